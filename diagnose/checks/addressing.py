@@ -1,0 +1,62 @@
+"""addressing: IPv4/IPv6 on the primary adapter; APIPA; as administrator, whether DHCP answers."""
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+from ..model import CheckResult, CheckSpec, Status
+
+APIPA = ipaddress.ip_network("169.254.0.0/16")
+# A DHCP server on the home LAN offers within milliseconds; 1.5 s leaves room for a slow router.
+DHCP_PROBE_WAIT_S = 1.5
+
+
+def addresses(entries) -> tuple[list[dict], list[dict]]:
+    v4, v6 = [], []
+    for entry in entries:
+        if entry.family == socket.AF_INET:
+            prefix = ipaddress.ip_network(f"0.0.0.0/{entry.netmask}").prefixlen if entry.netmask else 32
+            v4.append({"address": entry.address, "prefixlen": prefix})
+        elif entry.family == socket.AF_INET6:
+            address = ipaddress.ip_address(entry.address.split("%", 1)[0])
+            v6.append({"address": str(address), "scope": "link" if address.is_link_local else
+                       ("global" if address.is_global or address in ipaddress.ip_network("fc00::/7")
+                        else "other")})
+    return v4, v6
+
+
+def run(ctx) -> CheckResult:
+    interfaces = ctx.facts("interfaces")
+    primary = interfaces.get("primary")
+    if not primary:
+        return CheckResult(Status.SKIPPED, {"interface": None}, "no adapter to look at")
+    v4, v6 = addresses(ctx.if_addrs().get(primary, []))
+    usable = [a for a in v4 if ipaddress.ip_address(a["address"]) not in APIPA]
+    facts = {
+        "interface": primary,
+        "ipv4": v4,
+        "ipv6": v6,
+        "has_ipv4": bool(usable),
+        "apipa": bool(v4) and not usable,
+        "has_ipv6_global": any(a["scope"] == "global" for a in v6),
+        "dhcp_probe": {"outcome": "not_run"},
+    }
+    if usable:
+        return CheckResult(Status.OK, facts)
+    facts["dhcp_probe"] = _dhcp_probe(ctx, primary, interfaces)
+    what = "only a self-assigned (169.254) address" if facts["apipa"] else "no IPv4 address"
+    return CheckResult(Status.PROBLEM, facts, f"{primary} has {what}")
+
+
+def _dhcp_probe(ctx, interface: str, interfaces: dict) -> dict:
+    if not ctx.privileged:
+        return {"outcome": "not_run", "reason": "needs administrator rights"}
+    if not (interfaces.get("primary_admin_up") and interfaces.get("primary_carrier")):
+        return {"outcome": "not_run", "reason": "adapter has no link"}
+    from ..net import dhcp_probe
+    return dhcp_probe.discover(interface, interfaces.get("primary_mac") or "",
+                               timeout=ctx.budget(DHCP_PROBE_WAIT_S))
+
+
+CHECK = CheckSpec(id="addressing", summary="IP addresses on the primary adapter; DHCP", run=run,
+                  needs=("interfaces",), timeout=2.5, privilege="optional")

@@ -1,0 +1,44 @@
+"""gateway: does the default gateway answer? Neighbour entry, ICMP echo and TCP."""
+from __future__ import annotations
+
+from ..model import CheckResult, CheckSpec, Status
+from ..net import reach
+
+# A home router answers DNS (53) or its web page (80); a refused connect also proves it is there.
+PROBE_PORTS = (53, 80)
+PROBE_WAIT_S = 1.0
+ARP_COMPLETE = 0x2
+
+
+def neighbour(arp_table: str, address: str) -> dict:
+    for line in arp_table.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 6 and fields[0] == address:
+            try:
+                complete = int(fields[2], 16) & ARP_COMPLETE
+            except ValueError:
+                continue
+            return {"state": "resolved" if complete else "incomplete",
+                    "mac": fields[3] if complete else None, "device": fields[5]}
+    return {"state": "absent", "mac": None, "device": None}
+
+
+def run(ctx) -> CheckResult:
+    gateway = ctx.facts("route").get("gateway")
+    if not gateway:
+        return CheckResult(Status.SKIPPED, {"address": None}, "no default gateway")
+    answers = reach.host_answers(gateway, PROBE_PORTS, privileged=ctx.privileged, run=ctx.run,
+                                 timeout=ctx.budget(PROBE_WAIT_S))
+    try:
+        arp = neighbour(ctx.path("/proc/net/arp").read_text(), gateway)
+    except OSError:
+        arp = {"state": "unknown", "mac": None, "device": None}
+    # ARP alone proves only that the router's link is alive, not that it works: kept apart.
+    answers["neighbour"] = arp
+    if answers["reachable"]:
+        return CheckResult(Status.OK, answers)
+    return CheckResult(Status.PROBLEM, answers, f"gateway {gateway} does not answer")
+
+
+CHECK = CheckSpec(id="gateway", summary="Default gateway: neighbour, ping, TCP", run=run,
+                  needs=("route",), timeout=2.5, privilege="optional")

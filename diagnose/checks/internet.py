@@ -1,0 +1,129 @@
+"""internet: the profile's connectivity URLs over HTTP, and its ping targets by IP address."""
+from __future__ import annotations
+
+import errno
+import ipaddress
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit, urlunsplit
+
+from ..model import CheckResult, CheckSpec, Status
+from ..net import dnsquery, reach, resolvconf
+
+RESOLVE_WAIT_S = 1.0    # as for the dns check: a live resolver answers well within it
+CONNECT_WAIT_S = 1.5    # TCP handshake to a domestic endpoint; a dead route fails faster
+READ_WAIT_S = 2.0       # the 204 itself is tiny
+MAX_BODY = 64 * 1024    # a portal page is read this far and no further
+TARGET_PORTS = (53, 443)  # public resolvers answer on these when ICMP is filtered
+_ERRNO_OUTCOME = {errno.ECONNREFUSED: "refused", errno.ENETUNREACH: "unreachable",
+                  errno.EHOSTUNREACH: "unreachable", errno.ETIMEDOUT: "timeout"}
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno:
+            return exc
+        nested = [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
+        exc = getattr(exc, "reason", None) or (nested[0] if nested else None) or exc.__context__
+        seen += 1
+    return None
+
+
+def classify(status_code: int, location: str | None, body_length: int) -> str:
+    if status_code == 204:
+        return "online"
+    if 300 <= status_code < 400 and location:
+        return "portal"
+    if status_code == 200 and body_length > 0:
+        return "portal"   # a captive portal serving its own page in place of the 204
+    return "http_error"
+
+
+def _pinned_session(scheme: str, hostname: str):
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    class PinnedHTTPS(HTTPAdapter):
+        """Connect to an address resolved by us while TLS still checks the real host name."""
+        def init_poolmanager(self, *args, **kwargs):
+            kwargs["server_hostname"] = hostname
+            kwargs["assert_hostname"] = hostname
+            super().init_poolmanager(*args, **kwargs)
+
+    session = requests.Session()
+    session.trust_env = False  # no environment proxies: the proxy check looks at those
+    if scheme == "https":
+        session.mount("https://", PinnedHTTPS())
+    return session
+
+
+def fetch(ctx, url: str, resolvers: list[str]) -> dict:
+    import requests
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    result = {"url": url, "outcome": "error", "status_code": None, "location": None,
+              "address": None, "ms": None}
+    try:
+        ipaddress.ip_address(host)
+        address = host
+    except ValueError:
+        answer = dnsquery.resolve_first(host, resolvers, ctx.budget(RESOLVE_WAIT_S))
+        if answer["outcome"] != "answer":
+            result.update(outcome="dns_failure", dns_outcome=answer["outcome"])
+            return result
+        address = answer["answers"][0]
+    result["address"] = address
+    netloc = address + (f":{parts.port}" if parts.port else "")
+    target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    started = time.monotonic()
+    session = _pinned_session(parts.scheme, host)
+    try:
+        with session.get(target, headers={"Host": parts.netloc.rsplit("@", 1)[-1]},
+                         allow_redirects=False, stream=True,
+                         timeout=(ctx.budget(CONNECT_WAIT_S), ctx.budget(READ_WAIT_S))) as reply:
+            body = reply.raw.read(MAX_BODY, decode_content=False) or b""
+            location = reply.headers.get("Location")
+            result.update(status_code=reply.status_code, location=location[:300] if location else None,
+                          outcome=classify(reply.status_code, location, len(body)))
+    except requests.exceptions.Timeout:
+        result["outcome"] = "timeout"
+    except requests.exceptions.RequestException as exc:
+        cause = _os_error(exc)
+        result["outcome"] = _ERRNO_OUTCOME.get(cause.errno, "error") if cause else "error"
+        result["error"] = type(exc).__name__
+    finally:
+        session.close()
+    result["ms"] = round((time.monotonic() - started) * 1000, 1)
+    return result
+
+
+def run(ctx) -> CheckResult:
+    probes = ctx.profile["probes"]
+    resolvers = resolvconf.configured(ctx)["servers"][:3]
+    with ThreadPoolExecutor(max_workers=len(probes["connectivity_urls"]) + len(probes["ping_targets"])) as pool:
+        urls = [pool.submit(fetch, ctx, url, resolvers) for url in probes["connectivity_urls"]]
+        targets = [pool.submit(reach.host_answers, target, TARGET_PORTS, privileged=ctx.privileged,
+                               run=ctx.run, timeout=ctx.budget(reach.ECHO_WAIT_S))
+                   for target in probes["ping_targets"]]
+        urls = [future.result() for future in urls]
+        targets = [future.result() for future in targets]
+    portal = next((u for u in urls if u["outcome"] == "portal"), None)
+    facts = {
+        "urls": urls,
+        "online": any(u["outcome"] == "online" for u in urls),
+        "portal": portal is not None,
+        "portal_location": portal["location"] if portal else None,
+        "name_resolution_failed": all(u["outcome"] == "dns_failure" for u in urls),
+        "targets": targets,
+        "any_target_reachable": any(t["reachable"] for t in targets),
+    }
+    if facts["online"]:
+        return CheckResult(Status.OK, facts)
+    outcomes = ", ".join(sorted({u["outcome"] for u in urls}))
+    return CheckResult(Status.PROBLEM, facts, f"no connectivity URL answered 204 ({outcomes})")
+
+
+CHECK = CheckSpec(id="internet", summary="HTTP connectivity and reachability beyond the home",
+                  run=run, timeout=4.0, privilege="optional")

@@ -1,0 +1,68 @@
+"""What a check may use to observe the machine. Tests replace the file root and the probes."""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .model import CheckResult, Status
+
+CAP_NET_RAW = 13  # bit in /proc/self/status CapEff: raw sockets (ICMP, DHCP, PPPoE)
+
+
+def has_raw_socket_privilege(root: Path = Path("/")) -> bool:
+    """Administrator rights as far as this tool cares: may it open raw sockets?"""
+    try:
+        for line in (root / "proc/self/status").read_text().splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> CAP_NET_RAW & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.geteuid() == 0
+
+
+def run_command(argv: list[str], timeout: float) -> subprocess.CompletedProcess | None:
+    """Run a system tool; None when it is missing or does not finish in time."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=max(timeout, 0.05),
+                              stdin=subprocess.DEVNULL, errors="replace")
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def _if_addrs() -> dict[str, list[Any]]:
+    import psutil
+    return psutil.net_if_addrs()
+
+
+@dataclass
+class Context:
+    profile: dict[str, Any]
+    privileged: bool
+    deadline: float                      # time.monotonic() by which this check must return
+    results: Mapping[str, CheckResult] = field(default_factory=dict)  # the needed checks' results
+    root: Path = Path("/")               # where /sys, /proc and /etc are read from
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    run: Callable[[list[str], float], subprocess.CompletedProcess | None] = run_command
+    if_addrs: Callable[[], dict[str, list[Any]]] = _if_addrs
+
+    def path(self, absolute: str) -> Path:
+        return self.root / absolute.lstrip("/")
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def budget(self, wanted: float) -> float:
+        """A sub-timeout that never outlives this check's deadline."""
+        return max(0.05, min(wanted, self.remaining() - 0.05))
+
+    def facts(self, check_id: str) -> dict[str, Any]:
+        result = self.results.get(check_id)
+        return result.facts if result is not None else {}
+
+    def status(self, check_id: str) -> Status | None:
+        result = self.results.get(check_id)
+        return result.status if result is not None else None

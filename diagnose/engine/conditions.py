@@ -1,0 +1,137 @@
+"""The rule condition language: structured YAML, evaluated in three values (True, False, None).
+
+None means "not observed" (the check was skipped, failed or timed out, or the fact is absent):
+a comparison with an unobserved fact is None, and a rule fires only on True.
+
+    all: [COND, ...]          any: [COND, ...]          not: COND          always: true
+    fact: CHECK.PATH   with one of   is: VALUE | in: [VALUES] | lt|le|gt|ge: NUMBER | exists: BOOL
+    check: CHECK       with          status: STATUS | [STATUS, ...]
+"""
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..model import CheckResult, Status
+
+MISSING = object()
+FACT_PATH = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$")
+_COMPARE = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
+FACT_OPERATORS = ("is", "in", "exists", *_COMPARE)
+STATUSES = tuple(s.value for s in Status)
+
+
+class ConditionError(ValueError):
+    def __init__(self, message: str, where: tuple = ()):
+        super().__init__(message)
+        self.where = where
+
+
+@dataclass(frozen=True)
+class Node:
+    op: str
+    args: tuple = ()
+    fact: str | None = None
+    value: Any = None
+
+
+def parse(raw: Any, known_checks: set[str], where: tuple = ()) -> Node:
+    if not isinstance(raw, dict) or not raw:
+        raise ConditionError("a condition must be a mapping", where)
+    keys = set(raw)
+    if keys == {"all"} or keys == {"any"}:
+        op = next(iter(keys))
+        items = raw[op]
+        if not isinstance(items, list) or not items:
+            raise ConditionError(f"'{op}' takes a non-empty list", where + (op,))
+        return Node(op, tuple(parse(item, known_checks, where + (op, i)) for i, item in enumerate(items)))
+    if keys == {"not"}:
+        return Node("not", (parse(raw["not"], known_checks, where + ("not",)),))
+    if keys == {"always"}:
+        if raw["always"] is not True:
+            raise ConditionError("'always' takes true", where + ("always",))
+        return Node("always")
+    if "fact" in keys:
+        return _parse_fact(raw, keys - {"fact"}, known_checks, where)
+    if "check" in keys:
+        if keys != {"check", "status"}:
+            raise ConditionError("'check' goes with 'status' and nothing else", where)
+        statuses = raw["status"] if isinstance(raw["status"], list) else [raw["status"]]
+        bad = [s for s in statuses if s not in STATUSES]
+        if bad or not statuses:
+            raise ConditionError(f"status must be among {', '.join(STATUSES)}", where + ("status",))
+        if raw["check"] not in known_checks:
+            raise ConditionError(f"unknown check '{raw['check']}'", where + ("check",))
+        return Node("status", fact=raw["check"], value=tuple(statuses))
+    raise ConditionError(f"unknown condition keys: {', '.join(sorted(map(str, keys)))}", where)
+
+
+def _parse_fact(raw: dict, ops: set, known_checks: set[str], where: tuple) -> Node:
+    path = raw["fact"]
+    if not isinstance(path, str) or not FACT_PATH.match(path):
+        raise ConditionError("'fact' must be CHECK.PATH, e.g. gateway.reachable", where + ("fact",))
+    if path.split(".", 1)[0] not in known_checks:
+        raise ConditionError(f"unknown check '{path.split('.', 1)[0]}'", where + ("fact",))
+    if len(ops) != 1 or not ops <= set(FACT_OPERATORS):
+        raise ConditionError(f"'fact' takes exactly one of: {', '.join(FACT_OPERATORS)}", where)
+    op = ops.pop()
+    value = raw[op]
+    if op == "in" and not isinstance(value, list):
+        raise ConditionError("'in' takes a list", where + (op,))
+    if op in _COMPARE and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+        raise ConditionError(f"'{op}' takes a number", where + (op,))
+    if op == "exists" and not isinstance(value, bool):
+        raise ConditionError("'exists' takes true or false", where + (op,))
+    if op == "is" and isinstance(value, (dict, list)):
+        raise ConditionError("'is' takes a single value; use 'in' for a list", where + (op,))
+    return Node(op, fact=path, value=tuple(value) if op == "in" else value)
+
+
+def lookup(results: Mapping[str, CheckResult], path: str) -> Any:
+    check_id, *keys = path.split(".")
+    result = results.get(check_id)
+    if result is None or result.status in (Status.ERROR, Status.TIMEOUT):
+        return MISSING
+    value: Any = result.facts
+    for key in keys:
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return MISSING
+    return value
+
+
+def evaluate(node: Node, results: Mapping[str, CheckResult], seen: dict[str, Any]) -> bool | None:
+    """Three-valued result; every fact looked at is recorded in `seen` as evidence."""
+    if node.op == "always":
+        return True
+    if node.op in ("all", "any"):
+        values = [evaluate(child, results, seen) for child in node.args]
+        decisive = node.op == "any"           # any: True decides; all: False decides
+        if decisive in values:
+            return decisive
+        return None if None in values else not decisive
+    if node.op == "not":
+        value = evaluate(node.args[0], results, seen)
+        return None if value is None else not value
+    if node.op == "status":
+        result = results.get(node.fact)
+        seen[f"{node.fact}.status"] = result.status.value if result else None
+        return result is not None and result.status.value in node.value
+    value = lookup(results, node.fact)
+    seen[node.fact] = None if value is MISSING else value
+    if node.op == "exists":
+        return (value is not MISSING and value is not None) == node.value
+    if value is MISSING:
+        return None
+    if node.op == "is":
+        return value == node.value and isinstance(value, bool) == isinstance(node.value, bool)
+    if node.op == "in":
+        return value in node.value
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    return _COMPARE[node.op](value, node.value)

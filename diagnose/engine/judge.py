@@ -1,0 +1,79 @@
+"""Judges check results with the rule pack: findings, then one root cause by layer."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..i18n import t
+from ..model import CheckResult, Finding, Verdict
+from .conditions import MISSING, evaluate, lookup
+from .pack import PLACEHOLDER, Rule
+
+FALLBACK_RULE, FALLBACK_CODE = "no-conclusion", "X99"
+_LOWER = {"high": "medium", "medium": "low", "low": "low"}
+
+
+def fill(text: str, results: Mapping[str, CheckResult]) -> str:
+    """Replace {check.path} with the observed value; an unobserved one reads as '?'."""
+    def value(match) -> str:
+        found = lookup(results, match.group(1))
+        if isinstance(found, list):
+            return ", ".join(map(str, found)) or "?"
+        return "?" if found is MISSING or found is None else str(found)
+    return PLACEHOLDER.sub(value, text)
+
+
+def judge(rules: list[Rule], results: Mapping[str, CheckResult], *, privileged: bool, lang: str,
+          isp: Mapping[str, Any]) -> tuple[list[Finding], Verdict]:
+    matched: list[tuple[Rule, dict]] = []
+    for rule in rules:
+        seen: dict[str, Any] = {}
+        if evaluate(rule.when, results, seen) is True:
+            for path in rule.evidence:
+                found = lookup(results, path)
+                seen[path] = None if found is MISSING else found
+            matched.append((rule, seen))
+
+    faults = [(r, e) for r, e in matched if r.severity == "fault" and not r.verdict_only]
+    root = min(faults, key=lambda m: m[0].layer)[0] if faults else None
+    findings = [
+        Finding(rule=r.id, code=r.code, side=r.side, severity=r.severity,
+                title=fill(r.title[lang], results),
+                advice=[fill(line, results) for line in r.advice[lang]], evidence=e,
+                consequence_of=root.id if root and r.severity == "fault" and r.layer > root.layer
+                else None)
+        for r, e in matched if not r.verdict_only]
+
+    if root is not None:
+        chosen = next(m for m in faults if m[0] is root)
+    else:
+        candidates = [m for m in matched if m[0].verdict_only]
+        candidates.sort(key=lambda m: m[0].side != "none")
+        chosen = candidates[0] if candidates else None
+    return findings, _verdict(chosen, faults, results, privileged, lang, isp)
+
+
+def _verdict(chosen, faults, results, privileged: bool, lang: str, isp) -> Verdict:
+    if chosen is None:
+        verdict = Verdict(side="unknown", code=FALLBACK_CODE, rule=FALLBACK_RULE,
+                          title=t(lang, "fallback_title"), advice=[t(lang, "fallback_advice")],
+                          confidence="low")
+    else:
+        rule, evidence = chosen
+        verdict = Verdict(side=rule.side, code=rule.code, rule=rule.id,
+                          title=fill(rule.title[lang], results),
+                          advice=[fill(line, results) for line in rule.advice[lang]],
+                          confidence=rule.confidence, evidence=evidence)
+    root_layer = min((r.layer for r, _ in faults), default=None)
+    rivals = {r.side for r, _ in faults if r.layer == root_layer}
+    if len(rivals) > 1:
+        verdict.confidence = _LOWER[verdict.confidence]
+    if not privileged and verdict.side != "none":
+        verdict.confidence = _LOWER[verdict.confidence]
+        verdict.advice.append(t(lang, "sharper_as_admin"))
+    if verdict.side in ("account", "line", "isp"):
+        who = isp.get("name") or t(lang, "your_operator")
+        if isp.get("hotline"):
+            who = f"{who} ({isp['hotline']})"
+        key = "call_operator_account" if verdict.side == "account" else "call_operator"
+        verdict.advice.append(t(lang, key, isp=who, code=verdict.code))
+    return verdict

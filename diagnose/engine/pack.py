@@ -1,0 +1,161 @@
+"""Loads and validates the YAML rule pack. A broken file is named with its line, never a traceback."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .. import yamlfile
+from ..errors import ConfigError
+from ..model import CONFIDENCES, SEVERITIES, SIDES
+from .conditions import ConditionError, Node, parse
+
+LANGS = ("en", "zh_CN")
+RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+# Side letter and two digits; no 0/O or 1/I, so a code read aloud cannot be misheard.
+CODE = re.compile(r"^[NUHALSX][2-9]{2}$")
+SIDE_LETTER = {"none": "N", "user": "U", "home": "H", "account": "A", "line": "L", "isp": "S",
+               "unknown": "X"}
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*(?:\.[A-Za-z0-9_]+)+)\}")
+_KEYS = {"id", "code", "side", "severity", "layer", "confidence", "verdict_only", "when", "title",
+         "advice", "doc", "evidence"}
+_REQUIRED = {"id", "code", "side", "severity", "layer", "when", "title", "advice", "doc"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    code: str
+    side: str
+    severity: str
+    layer: int
+    when: Node
+    title: dict[str, str]
+    advice: dict[str, list[str]]
+    doc: dict[str, str]
+    confidence: str = "high"
+    verdict_only: bool = False
+    evidence: tuple[str, ...] = ()
+    source: str = ""
+    raw_when: Any = field(default=None, compare=False)
+
+
+def default_dir() -> Path:
+    """The shipped pack: package data when installed, ../rules in a checkout."""
+    try:
+        shipped = resources.files("diagnose.rules")
+        if shipped.is_dir() and any(p.name.endswith(".yaml") for p in shipped.iterdir()):
+            return Path(str(shipped))
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent.parent / "rules"
+
+
+def load(path: str | Path | None, known_checks: set[str]) -> list[Rule]:
+    """All rules from a directory of *.yaml files (sorted by name) or from one file."""
+    path = Path(path) if path is not None else default_dir()
+    if path.is_dir():
+        files = sorted(path.glob("*.yaml"))
+        if not files:
+            raise ConfigError("no *.yaml rule files here", path=str(path))
+    elif path.exists():
+        files = [path]
+    else:
+        raise ConfigError("rule file or directory not found", path=str(path))
+    rules: list[Rule] = []
+    seen_ids: dict[str, str] = {}
+    seen_codes: dict[str, str] = {}
+    for file in files:
+        for rule in load_file(file, known_checks):
+            for kind, seen, value in (("id", seen_ids, rule.id), ("code", seen_codes, rule.code)):
+                if value in seen:
+                    raise ConfigError(f"{kind} '{value}' is already used in {seen[value]}",
+                                      path=rule.source.rsplit(":", 1)[0],
+                                      line=int(rule.source.rsplit(":", 1)[1]), key=kind)
+                seen[value] = rule.source
+            rules.append(rule)
+    return rules
+
+
+def load_file(file: Path, known_checks: set[str]) -> list[Rule]:
+    data, lines = yamlfile.read(str(file))
+    if not isinstance(data, list):
+        raise ConfigError("a rule file is a list of rules", path=str(file), line=1)
+    return [_rule(item, index, str(file), lines, known_checks) for index, item in enumerate(data)]
+
+
+def _rule(raw: Any, index: int, file: str, lines, known_checks: set[str]) -> Rule:
+    line = yamlfile.line_of(lines, (index,))
+
+    def fail(message: str, key: str | None = None, subpath: tuple = ()) -> ConfigError:
+        at = yamlfile.line_of(lines, (index, key, *subpath)) if key else line
+        return ConfigError(message, path=file, line=at, key=key and ".".join(map(str, (key, *subpath))))
+
+    if not isinstance(raw, dict):
+        raise fail("each rule is a mapping")
+    unknown = set(raw) - _KEYS
+    if unknown:
+        raise fail(f"unknown key; expected some of: {', '.join(sorted(_KEYS))}", sorted(unknown)[0])
+    missing = _REQUIRED - set(raw)
+    if missing:
+        raise fail(f"missing required key(s): {', '.join(sorted(missing))}")
+    if not isinstance(raw["id"], str) or not RULE_ID.match(raw["id"]):
+        raise fail("id must be kebab-case, e.g. cable-unplugged", "id")
+    if raw["side"] not in SIDES:
+        raise fail(f"side must be one of: {', '.join(SIDES)}", "side")
+    if not isinstance(raw["code"], str) or not CODE.match(raw["code"]):
+        raise fail("code must be a side letter and two digits 2-9, e.g. L23", "code")
+    if raw["code"][0] != SIDE_LETTER[raw["side"]]:
+        raise fail(f"code must start with {SIDE_LETTER[raw['side']]} for side {raw['side']}", "code")
+    if raw["severity"] not in SEVERITIES:
+        raise fail(f"severity must be one of: {', '.join(SEVERITIES)}", "severity")
+    if not isinstance(raw["layer"], int) or isinstance(raw["layer"], bool) or not 1 <= raw["layer"] <= 9:
+        raise fail("layer must be a whole number from 1 (adapter) to 9 (applications)", "layer")
+    confidence = raw.get("confidence", "high")
+    if confidence not in CONFIDENCES:
+        raise fail(f"confidence must be one of: {', '.join(CONFIDENCES)}", "confidence")
+    if not isinstance(raw.get("verdict_only", False), bool):
+        raise fail("verdict_only must be true or false", "verdict_only")
+    title = _texts(raw["title"], str, fail, "title")
+    advice = _texts(raw["advice"], list, fail, "advice")
+    doc = raw["doc"]
+    if not isinstance(doc, dict) or not all(isinstance(doc.get(k), str) and doc[k].strip()
+                                            for k in ("means", "confirm")):
+        raise fail("doc needs 'means' and 'confirm' texts", "doc")
+    evidence = raw.get("evidence", [])
+    if not isinstance(evidence, list) or not all(isinstance(e, str) and e.split(".")[0] in known_checks
+                                                 for e in evidence):
+        raise fail("evidence is a list of CHECK.PATH facts", "evidence")
+    for lang in LANGS:
+        for text in [title[lang], *advice[lang]]:
+            for ref in PLACEHOLDER.findall(text):
+                if ref.split(".")[0] not in known_checks:
+                    raise fail(f"placeholder {{{ref}}} names no check", "title")
+    try:
+        when = parse(raw["when"], known_checks)
+    except ConditionError as exc:
+        raise fail(f"bad condition: {exc}", "when", exc.where) from None
+    return Rule(id=raw["id"], code=raw["code"], side=raw["side"], severity=raw["severity"],
+                layer=raw["layer"], when=when, title=title, advice=advice,
+                doc={k: doc[k].strip() for k in ("means", "confirm")}, confidence=confidence,
+                verdict_only=raw.get("verdict_only", False), evidence=tuple(evidence),
+                source=f"{file}:{line}", raw_when=raw["when"])
+
+
+def _texts(raw: Any, kind: type, fail, key: str) -> dict:
+    if not isinstance(raw, dict):
+        raise fail(f"{key} needs a text for each language: {', '.join(LANGS)}", key)
+    for lang in LANGS:
+        value = raw.get(lang)
+        ok = (isinstance(value, str) and value.strip()) if kind is str else (
+            isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value))
+        if not ok:
+            raise fail(f"{key} lacks its {lang} text" if value is None else
+                       f"{key}.{lang} must be {'text' if kind is str else 'a list of texts'}",
+                       key, (lang,))
+    extra = set(raw) - set(LANGS)
+    if extra:
+        raise fail(f"unknown language '{sorted(extra)[0]}'; expected: {', '.join(LANGS)}", key)
+    return {lang: raw[lang] for lang in LANGS}

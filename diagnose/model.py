@@ -1,0 +1,69 @@
+"""The shapes that flow between layers: what a check returns, what a rule concludes."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+class Status(str, enum.Enum):
+    OK = "ok"
+    PROBLEM = "problem"
+    SKIPPED = "skipped"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+
+
+SIDES = ("none", "user", "home", "account", "line", "isp", "unknown")
+SEVERITIES = ("fault", "warning", "info")
+CONFIDENCES = ("high", "medium", "low")
+# Sides that mean "call the operator": the ticket flag in the verdict.
+TICKET_SIDES = frozenset({"line", "isp"})
+
+
+@dataclass
+class CheckResult:
+    """One check's observation. Facts are plain JSON-able data; a missing fact means "not observed"."""
+    status: Status
+    facts: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    duration_ms: int = 0
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """Declared up front by each check module."""
+    id: str
+    summary: str
+    run: Callable[..., CheckResult]
+    needs: tuple[str, ...] = ()
+    timeout: float = 3.0
+    # "none": never needs it; "optional": sharper as administrator; "required": skipped without.
+    privilege: str = "none"
+
+
+@dataclass
+class Finding:
+    rule: str
+    code: str
+    side: str
+    severity: str
+    title: str
+    advice: list[str]
+    evidence: dict[str, Any]
+    consequence_of: str | None = None
+
+
+@dataclass
+class Verdict:
+    side: str
+    code: str
+    rule: str
+    title: str
+    advice: list[str]
+    confidence: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ticket(self) -> bool:
+        return self.side in TICKET_SIDES

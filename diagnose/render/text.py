@@ -1,0 +1,48 @@
+"""The report for people: the verdict in one sentence with its code, what to do, then the checks."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..i18n import t
+
+_COLOURS = {"ok": "32", "problem": "31", "skipped": "2", "error": "35", "timeout": "33"}
+_SIDE_COLOUR = {"none": "32", "user": "33", "home": "33", "unknown": "35"}
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if colour else text
+
+
+def render(report: dict[str, Any], *, colour: bool = False) -> str:
+    lang = report["lang"]
+    verdict = report["verdict"]
+    lines = []
+    if report.get("interrupted"):
+        lines.append(t(lang, "interrupted"))
+    headline = f"[{verdict['code']}] {verdict['title']}"
+    lines.append(_paint(headline, "1;" + _SIDE_COLOUR.get(verdict["side"], "31"), colour))
+    lines.append("")
+    lines.append(t(lang, "what_to_do"))
+    lines.extend(f"  {n}. {step}" for n, step in enumerate(verdict["advice"], 1))
+    others = [f for f in report["findings"] if f["rule"] != verdict["rule"]]
+    if others:
+        lines.append("")
+        lines.append(t(lang, "findings"))
+        for finding in others:
+            after = (" " + t(lang, "consequence", rule=finding["consequence_of"])
+                     if finding["consequence_of"] else "")
+            lines.append(f"  [{finding['code']}] {finding['title']}{after}")
+    lines.append("")
+    lines.append(t(lang, "checks"))
+    width = max((len(t(lang, f"check_{c['id']}")) for c in report["checks"]), default=8)
+    for check in report["checks"]:
+        status = t(lang, f"status_{check['status']}")
+        name = t(lang, f"check_{check['id']}")
+        reason = f"  {check['reason']}" if check["reason"] else ""
+        lines.append(f"  {_paint(status.ljust(8), _COLOURS[check['status']], colour)}"
+                     f"{name.ljust(width)}{reason}")
+    lines.append("")
+    confidence = t(lang, f"confidence_{verdict['confidence']}")
+    lines.append(t(lang, "confidence", confidence=confidence)
+                 + (f"  {t(lang, 'ticket_yes')}" if verdict["ticket"] else ""))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,38 @@
+"""Assembles the one report tree that every renderer reads (schema: docs/report.schema.json)."""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import uuid
+from typing import Any, Iterable, Mapping
+
+from . import __version__
+from .model import CheckResult, CheckSpec, Finding, Verdict
+
+SCHEMA_VERSION = 1
+
+
+def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
+          findings: list[Finding], verdict: Verdict, started: datetime.datetime,
+          duration_ms: int, privileged: bool, lang: str, profile_name: str,
+          interrupted: bool = False) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "id": str(uuid.uuid4()),
+        "tool": {"name": "diagnose", "version": __version__},
+        "started_at": started.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds")
+                      .replace("+00:00", "Z"),
+        "duration_ms": duration_ms,
+        "privileged": privileged,
+        "lang": lang,
+        "profile": profile_name,
+        "interrupted": interrupted,
+        "checks": [{"id": spec.id, "status": results[spec.id].status.value,
+                    "duration_ms": results[spec.id].duration_ms, "reason": results[spec.id].reason,
+                    "facts": results[spec.id].facts}
+                   for spec in specs if spec.id in results],
+        "findings": [dataclasses.asdict(finding) for finding in findings],
+        "verdict": {"side": verdict.side, "code": verdict.code, "rule": verdict.rule,
+                    "title": verdict.title, "advice": verdict.advice, "ticket": verdict.ticket,
+                    "confidence": verdict.confidence, "evidence": verdict.evidence},
+    }

@@ -1,0 +1,45 @@
+"""Check results for rule tests: a healthy home, changed per case with deep overrides."""
+from __future__ import annotations
+
+import copy
+
+from diagnose.model import CheckResult, Status
+
+HEALTHY = {
+    "route": {"has_default": True, "gateway": "192.168.1.1", "device": "eth0",
+              "default_routes": [], "has_ipv6_default": False},
+    "interfaces": {"interfaces": [], "physical_count": 1, "primary": "eth0",
+                   "primary_kind": "ethernet", "primary_admin_up": True, "primary_carrier": True,
+                   "primary_mac": "02:00:00:00:00:01"},
+    "addressing": {"interface": "eth0", "ipv4": [{"address": "192.168.1.10", "prefixlen": 24}],
+                   "ipv6": [], "has_ipv4": True, "apipa": False, "has_ipv6_global": False,
+                   "dhcp_probe": {"outcome": "not_run"}},
+    "gateway": {"address": "192.168.1.1", "answers_ping": True, "answers_tcp": True,
+                "reachable": True, "neighbour": {"state": "resolved"}},
+    "dns": {"configured": ["192.168.1.1"], "gateway": "192.168.1.1", "gateway_is_configured": True,
+            "public": ["223.5.5.5"], "queries": [], "configured_works": True,
+            "gateway_works": True, "public_works": True},
+    "internet": {"urls": [], "online": True, "portal": False, "portal_location": None,
+                 "name_resolution_failed": False, "targets": [], "any_target_reachable": True},
+    "proxy": {"proxies": [], "any_configured": False, "any_refusing": False},
+    "pppoe": {"is_dialer": False, "peers": [], "networkmanager": [], "ppp_interfaces": [],
+              "processes": [], "session_up": False, "discovery": {"outcome": "not_run"},
+              "access_concentrator": None},
+}
+
+
+def _merge(base: dict, changes: dict) -> None:
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def results(changes: dict | None = None, statuses: dict | None = None) -> dict[str, CheckResult]:
+    """Healthy facts with `changes` merged in; `statuses` sets a check's status (facts kept)."""
+    facts = copy.deepcopy(HEALTHY)
+    _merge(facts, changes or {})
+    statuses = statuses or {}
+    return {check: CheckResult(Status(statuses.get(check, "ok")), value)
+            for check, value in facts.items()}

@@ -1,0 +1,133 @@
+"""The command line end to end with stand-in checks: streams, exit codes, languages, Ctrl-C."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from diagnose import diagnosis
+from diagnose.cli import main
+from diagnose.model import CheckResult, CheckSpec, Status
+from tests.schema import validate
+
+from .facts import HEALTHY
+
+
+def stand_ins(changes=None, raise_in=None):
+    """The real check ids with given facts, so the real rule pack judges them."""
+    facts = {check: dict(values) for check, values in HEALTHY.items()}
+    for check, values in (changes or {}).items():
+        facts[check].update(values)
+
+    def make(check_id):
+        def run(ctx):
+            if check_id == raise_in:
+                raise raise_in_exc
+            return CheckResult(Status.OK, facts[check_id])
+        return CheckSpec(check_id, "stand-in", run, needs=("route",) if check_id != "route" else ())
+    return tuple(make(check_id) for check_id in facts)
+
+
+raise_in_exc: BaseException = RuntimeError("boom")
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    def invoke(args, changes=None, raise_in=None, env=None):
+        monkeypatch.setattr(diagnosis, "ALL", stand_ins(changes, raise_in))
+        for key, value in (env or {"LANG": "C.UTF-8"}).items():
+            monkeypatch.setenv(key, value)
+        code = main(args)
+        out, err = capsys.readouterr()
+        return code, out, err
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    return invoke
+
+
+def test_json_is_one_valid_document_and_stderr_is_quiet(run):
+    code, out, err = run(["--json"])
+    report = validate(json.loads(out))
+    assert code == 0 and err == ""
+    assert report["verdict"]["side"] == "none" and report["lang"] == "en"
+    assert [c["id"] for c in report["checks"]][0] == "route"
+
+
+@pytest.mark.parametrize("changes, side, code", [
+    ({"interfaces": {"primary_admin_up": False}}, "user", 3),
+    ({"interfaces": {"primary_carrier": False}}, "home", 3),
+    ({"internet": {"online": False, "portal": True}}, "account", 4),
+    ({"internet": {"online": False, "any_target_reachable": False}, "dns": {"public_works": False}}, "line", 4),
+    ({"dns": {"configured_works": False, "gateway_works": False}, "internet": {"online": False}}, "isp", 4),
+    ({"internet": {"online": False}}, "unknown", 5),
+])
+def test_exit_code_follows_the_side(run, changes, side, code):
+    exit_code, out, _ = run(["--json"], changes)
+    report = validate(json.loads(out))
+    assert (report["verdict"]["side"], exit_code) == (side, code)
+
+
+def test_text_puts_the_verdict_first_with_its_code(run):
+    code, out, _ = run([], {"interfaces": {"primary_carrier": False}})
+    first = out.splitlines()[0]
+    assert code == 3 and first.startswith("[H22] ") and "\033[" not in out
+
+
+def test_locale_chooses_chinese(run):
+    code, out, _ = run([], env={"LANG": "zh_CN.UTF-8"})
+    assert "宽带连接一切正常" in out.splitlines()[0] and "检查项目" in out
+
+
+def test_lang_option_overrides_locale(run):
+    _, out, _ = run(["--lang", "en"], env={"LANG": "zh_CN.UTF-8"})
+    assert "works end to end" in out
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["--lang", "fr"], ["--timeout", "abc"],
+                                  ["--timeout", "0"], ["rules", "nope"]])
+def test_usage_errors_exit_2_without_traceback(run, args):
+    code, out, err = run(args)
+    assert code == 2 and out == "" and "Traceback" not in err and "Error" in err
+
+
+def test_bad_profile_exits_78_before_any_probe(run, tmp_path):
+    bad = tmp_path / "p.yaml"
+    bad.write_text("name: x\nprobes:\n  dns_name: [a.b]\n")
+    code, out, err = run(["--json", "--profile", str(bad)], raise_in="route")
+    assert code == 78 and out == ""
+    assert f"{bad}:3" in err and "probes.dns_name" in err
+
+
+def test_internal_error_exits_1_and_shows_traceback_only_with_debug(run, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("renderer fell over")
+    monkeypatch.setattr(diagnosis.text, "render", broken)
+    code, _, err = run([])
+    assert code == 1 and "renderer fell over" in err and "Traceback" not in err
+    code, _, err = run(["--debug"])
+    assert code == 1 and "Traceback" in err
+
+
+def test_a_crashing_check_is_reported_not_fatal(run):
+    code, out, _ = run(["--json"], raise_in="proxy")
+    report = validate(json.loads(out))
+    proxy = next(c for c in report["checks"] if c["id"] == "proxy")
+    assert proxy["status"] == "error" and "boom" in proxy["reason"]
+    assert code == 0
+
+
+def test_ctrl_c_prints_a_partial_valid_report_and_exits_130(run, monkeypatch):
+    def interrupt(self):
+        self.results["route"] = CheckResult(Status.OK, HEALTHY["route"])
+        raise KeyboardInterrupt
+    monkeypatch.setattr(diagnosis.Runner, "run", interrupt)
+    code, out, _ = run(["--json"])
+    report = validate(json.loads(out))
+    assert code == 130 and report["interrupted"] is True
+    assert {c["status"] for c in report["checks"] if c["id"] != "route"} == {"skipped"}
+
+
+def test_help_and_version(run):
+    assert run(["--help"])[0] == 0
+    code, out, _ = run(["--version"])
+    assert code == 0 and "diagnose" in out

@@ -1,0 +1,127 @@
+"""The condition language (three-valued) and root-cause selection."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, strategies as st
+
+from diagnose.checks import BY_ID
+from diagnose.engine import judge, pack
+from diagnose.engine.conditions import ConditionError, evaluate, parse
+
+from .facts import results
+
+KNOWN = set(BY_ID)
+RULES = pack.load(Path(__file__).resolve().parents[2] / "rules", KNOWN)
+
+
+def ev(cond, observed=None):
+    return evaluate(parse(cond, KNOWN), observed or results(), {})
+
+
+def test_operators():
+    assert ev({"fact": "gateway.reachable", "is": True}) is True
+    assert ev({"fact": "route.gateway", "in": ["10.0.0.1", "192.168.1.1"]}) is True
+    assert ev({"fact": "interfaces.physical_count", "ge": 1}) is True
+    assert ev({"fact": "interfaces.physical_count", "lt": 1}) is False
+    assert ev({"fact": "internet.portal_location", "exists": False}) is True
+    assert ev({"check": "dns", "status": ["ok", "problem"]}) is True
+    assert ev({"fact": "interfaces.physical_count", "is": True}) is False  # 1 is not true
+
+
+def test_unobserved_is_unknown_and_logic_is_kleene():
+    gone = results(statuses={"gateway": "timeout"})
+    unknown = {"fact": "gateway.reachable", "is": True}
+    true, false = {"always": True}, {"fact": "route.has_default", "is": False}
+    assert ev(unknown, gone) is None
+    assert ev({"not": unknown}, gone) is None
+    assert ev({"all": [unknown, false]}, gone) is False
+    assert ev({"all": [unknown, true]}, gone) is None
+    assert ev({"any": [unknown, true]}, gone) is True
+    assert ev({"any": [unknown, false]}, gone) is None
+    assert ev({"fact": "gateway.reachable", "exists": False}, gone) is True
+    assert ev({"fact": "nothing.here.at_all", "is": 1} if False else
+              {"fact": "dns.no_such_fact", "is": True}) is None
+
+
+@pytest.mark.parametrize("bad", [
+    [], {"all": []}, {"fact": "gateway"}, {"fact": "nope.x", "is": 1},
+    {"fact": "gateway.reachable", "is": True, "in": [True]}, {"fact": "gateway.reachable", "lt": "a"},
+    {"check": "dns", "status": "fine"}, {"always": False}, {"eval": "1"},
+])
+def test_bad_conditions_are_refused(bad):
+    with pytest.raises(ConditionError):
+        parse(bad, KNOWN)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=3) |
+                    st.dictionaries(st.sampled_from(["all", "any", "not", "fact", "is", "in",
+                                                     "check", "status", "always", "lt"]),
+                                    inner, max_size=3), max_leaves=8))
+def test_parser_never_crashes(raw):
+    try:
+        node = parse(raw, KNOWN)
+    except ConditionError:
+        return
+    assert evaluate(node, results(), {}) in (True, False, None)
+
+
+def verdict_for(changes, statuses=None, privileged=True, lang="en"):
+    return judge.judge(RULES, results(changes, statuses), privileged=privileged, lang=lang,
+                       isp={"name": "Lab Telecom", "hotline": "10000"})
+
+
+def test_healthy_home_is_all_clear():
+    findings, verdict = verdict_for({})
+    assert (verdict.side, verdict.rule, verdict.ticket) == ("none", "all-clear", False)
+    assert findings == []
+
+
+def test_lowest_layer_is_the_root_cause_and_the_rest_are_consequences():
+    findings, verdict = verdict_for({
+        "interfaces": {"primary_carrier": False},
+        "gateway": {"reachable": False, "answers_ping": False, "answers_tcp": False},
+        "internet": {"online": False, "any_target_reachable": False},
+        "dns": {"configured_works": False, "gateway_works": False, "public_works": False}})
+    assert verdict.rule == "cable-unplugged" and verdict.side == "home"
+    by_rule = {f.rule: f for f in findings}
+    assert by_rule["gateway-unreachable"].consequence_of == "cable-unplugged"
+    assert by_rule["cable-unplugged"].consequence_of is None
+    assert verdict.evidence["interfaces.primary_carrier"] is False
+
+
+def test_line_fault_asks_for_a_ticket_and_names_the_hotline():
+    _, verdict = verdict_for({"internet": {"online": False, "any_target_reachable": False},
+                              "dns": {"public_works": False, "configured_works": False,
+                                      "gateway_works": False}})
+    assert (verdict.side, verdict.code, verdict.ticket) == ("line", "L23", True)
+    assert any("10000" in line and "L23" in line for line in verdict.advice)
+
+
+def test_nothing_matches_gives_inconclusive():
+    _, verdict = verdict_for({"internet": {"online": False}})
+    assert (verdict.side, verdict.rule, verdict.confidence) == ("unknown", "inconclusive", "low")
+
+
+def test_no_rules_at_all_still_gives_a_verdict():
+    _, verdict = judge.judge([], results(), privileged=True, lang="zh_CN", isp={})
+    assert verdict.side == "unknown" and verdict.code == judge.FALLBACK_CODE
+    assert "原因" in verdict.title
+
+
+def test_unprivileged_lowers_confidence_and_says_so():
+    _, verdict = verdict_for({"interfaces": {"primary_admin_up": False}}, privileged=False)
+    assert verdict.rule == "adapter-disabled" and verdict.confidence == "medium"
+    assert any("administrator" in line for line in verdict.advice)
+    _, healthy = verdict_for({}, privileged=False)
+    assert healthy.confidence == "high"
+
+
+def test_chinese_verdict_is_chinese():
+    _, verdict = verdict_for({"internet": {"online": False, "portal": True,
+                                           "portal_location": "http://p/notice"}}, lang="zh_CN")
+    assert verdict.side == "account" and "重定向" in verdict.title
+    assert any("http://p/notice" in line for line in verdict.advice)
+    assert any("Lab Telecom" in line and "A22" in line for line in verdict.advice)

@@ -1,0 +1,89 @@
+"""The runner: dependencies, per-check timeouts, one deadline, crashes become findings."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from diagnose.context import Context
+from diagnose.model import CheckResult, CheckSpec, Status
+from diagnose.runner import Runner, order
+
+
+def make_context(privileged=True):
+    def make(deadline, results):
+        return Context(profile={}, privileged=privileged, deadline=deadline, results=results)
+    return make
+
+
+def ok(facts=None):
+    return lambda ctx: CheckResult(Status.OK, facts or {})
+
+
+def test_dependencies_see_their_needs_results():
+    seen = {}
+
+    def second(ctx):
+        seen.update(ctx.facts("first"))
+        return CheckResult(Status.OK)
+    specs = [CheckSpec("second", "", second, needs=("first",)), CheckSpec("first", "", ok({"x": 1}))]
+    results = Runner(specs, make_context(), timeout=5).run()
+    assert seen == {"x": 1} and set(results) == {"first", "second"}
+
+
+def test_order_rejects_cycles_and_unknown_needs():
+    with pytest.raises(ValueError, match="cycle"):
+        order([CheckSpec("a", "", ok(), needs=("b",)), CheckSpec("b", "", ok(), needs=("a",))])
+    with pytest.raises(ValueError, match="unknown"):
+        order([CheckSpec("a", "", ok(), needs=("zzz",))])
+
+
+def test_a_hung_check_times_out_and_its_dependents_still_run():
+    release = threading.Event()
+
+    def hang(ctx):
+        release.wait(30)
+        return CheckResult(Status.OK)
+    specs = [CheckSpec("slow", "", hang, timeout=0.3),
+             CheckSpec("after", "", lambda ctx: CheckResult(Status.OK, {"saw": ctx.status("slow").value}),
+                       needs=("slow",))]
+    started = time.monotonic()
+    results = Runner(specs, make_context(), timeout=10).run()
+    release.set()
+    assert results["slow"].status is Status.TIMEOUT and "0.3" in results["slow"].reason
+    assert results["after"].facts == {"saw": "timeout"}
+    assert time.monotonic() - started < 5  # bounded by the check's timeout, not the hang
+
+
+def test_overall_deadline_bounds_everything():
+    release = threading.Event()
+    specs = [CheckSpec(f"c{i}", "", lambda ctx: (release.wait(30), CheckResult(Status.OK))[1],
+                       timeout=60) for i in range(3)]
+    results = Runner(specs, make_context(), timeout=0.5).run()
+    release.set()
+    assert all(r.status is Status.TIMEOUT and r.reason == "overall deadline reached"
+               for r in results.values())
+
+
+def test_a_crash_is_reported_and_the_run_goes_on():
+    def boom(ctx):
+        raise RuntimeError("kaput")
+    specs = [CheckSpec("bad", "", boom), CheckSpec("good", "", ok())]
+    results = Runner(specs, make_context(), timeout=5).run()
+    assert results["bad"].status is Status.ERROR and "RuntimeError: kaput" in results["bad"].reason
+    assert results["good"].status is Status.OK
+
+
+def test_required_privilege_is_skipped_with_reason():
+    specs = [CheckSpec("raw", "", ok(), privilege="required")]
+    results = Runner(specs, make_context(privileged=False), timeout=5).run()
+    assert results["raw"].status is Status.SKIPPED
+    assert results["raw"].reason == "needs administrator rights"
+
+
+def test_partial_marks_every_missing_check():
+    runner = Runner([CheckSpec("a", "", ok()), CheckSpec("b", "", ok())], make_context(), 5)
+    runner.results["a"] = CheckResult(Status.OK)
+    partial = runner.partial("interrupted")
+    assert partial["b"].status is Status.SKIPPED and partial["b"].reason == "interrupted"
