@@ -9,7 +9,7 @@ from typing import Any
 _RCODE_OUTCOME = {"NXDOMAIN": "nxdomain", "SERVFAIL": "servfail", "REFUSED": "refused"}
 
 
-def query_a(server: str, name: str, timeout: float) -> dict[str, Any]:
+def query_a(server: str, name: str, timeout: float, port: int = 53) -> dict[str, Any]:
     import dns.exception
     import dns.message
     import dns.query
@@ -21,7 +21,7 @@ def query_a(server: str, name: str, timeout: float) -> dict[str, Any]:
                               "latency_ms": None, "answers": []}
     try:
         reply = dns.query.udp(dns.message.make_query(name, "A"), server, timeout=timeout,
-                              ignore_unexpected=True)
+                              port=port, ignore_unexpected=True)
     except dns.exception.Timeout:
         result["outcome"] = "timeout"
         return result
