@@ -9,37 +9,29 @@ STUB_RESOLVERS = {"127.0.0.53", "127.0.0.54"}  # systemd-resolved's local stubs
 _RESOLVECTL_DNS = re.compile(r"^(?:Global|Link \d+ \(([^)]*)\)):\s*(.*)$")
 
 
-def nameservers(text: str) -> list[str]:
+def _addresses(words) -> list[str]:
+    """The distinct IP addresses among words, with any %zone or #server-name dropped."""
     servers = []
-    for line in text.splitlines():
-        parts = line.split("#", 1)[0].split()
-        if len(parts) >= 2 and parts[0] == "nameserver":
-            address = parts[1].split("%", 1)[0]
-            try:
-                ipaddress.ip_address(address)
-            except ValueError:
-                continue
-            if address not in servers:
-                servers.append(address)
+    for word in words:
+        address = word.split("#", 1)[0].split("%", 1)[0]
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            continue
+        if address not in servers:
+            servers.append(address)
     return servers
+
+
+def nameservers(text: str) -> list[str]:
+    lines = (line.split("#", 1)[0].split() for line in text.splitlines())
+    return _addresses(parts[1] for parts in lines if len(parts) >= 2 and parts[0] == "nameserver")
 
 
 def resolvectl_upstreams(output: str) -> list[str]:
     """Parse `resolvectl dns`: 'Global: 1.1.1.1' / 'Link 2 (eth0): 192.168.1.1 fe80::1'."""
-    servers = []
-    for line in output.splitlines():
-        match = _RESOLVECTL_DNS.match(line.strip())
-        if not match:
-            continue
-        for word in match.group(2).split():
-            address = word.split("#", 1)[0].split("%", 1)[0]
-            try:
-                ipaddress.ip_address(address)
-            except ValueError:
-                continue
-            if address not in servers:
-                servers.append(address)
-    return servers
+    matches = (_RESOLVECTL_DNS.match(line.strip()) for line in output.splitlines())
+    return _addresses(word for match in matches if match for word in match.group(2).split())
 
 
 def configured(ctx) -> dict[str, Any]:
