@@ -37,18 +37,23 @@ def _icmplib_echo(address: str, count: int, timeout: float, raw: bool) -> dict[s
     """All echoes at once, so a dead host costs one wait, not one per echo."""
     try:
         import icmplib
-        hosts = icmplib.multiping([address] * count, count=1, timeout=timeout, privileged=raw)
     except ImportError:
         return None
-    except Exception as exc:  # permission refused or socket error: try the next method
+    method = "icmplib-raw" if raw else "icmplib"
+
+    def echo(_):
+        return icmplib.ping(address, count=1, timeout=timeout, privileged=raw)
+    try:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            hosts = list(pool.map(echo, range(count)))
+    except Exception as exc:  # permission refused: the caller tries the next method
         if type(exc).__name__ in ("SocketPermissionError", "SocketUnavailableError"):
             return None
-        return {"answered": False, "method": "icmplib-raw" if raw else "icmplib", "sent": count,
-                "received": 0, "rtt_ms": None, "error": f"{type(exc).__name__}: {exc}"}
-    received = [host.avg_rtt for host in hosts if host.packets_received]
-    return {"answered": bool(received), "method": "icmplib-raw" if raw else "icmplib",
-            "sent": len(hosts), "received": len(received),
-            "rtt_ms": round(sum(received) / len(received), 2) if received else None, "error": None}
+        return {"answered": False, "method": method, "sent": count, "received": 0,
+                "rtt_ms": None, "error": f"{type(exc).__name__}: {exc}"}
+    rtts = [host.avg_rtt for host in hosts if host.packets_received]
+    return {"answered": bool(rtts), "method": method, "sent": len(hosts), "received": len(rtts),
+            "rtt_ms": round(sum(rtts) / len(rtts), 2) if rtts else None, "error": None}
 
 
 def _system_ping(address: str, count: int, timeout: float, run) -> dict[str, Any] | None:
