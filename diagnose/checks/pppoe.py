@@ -19,12 +19,13 @@ _PLUGIN = re.compile(r"^plugin\s+\S*pppoe\S*\.so\b(.*)$")
 
 
 def peers_entry(name: str, text: str, adapters: set[str]) -> dict | None:
-    """A pppd peers file that dials PPPoE: its interface and method; None for other peers.
+    """A pppd peers file set up to dial PPPoE: its interface and method; None for other peers.
 
     The interface is a `nic-X` option, a word after the plugin, `pty "pppoe -I X"`, or a bare
-    line naming an adapter this machine has.
+    line naming an adapter this machine has. A file without a `user` line is a template (Debian's
+    pppoe package ships one), not a dialer; the user name itself is never kept.
     """
-    method, interface = None, None
+    method, interface, has_user = None, None, False
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         plugin = _PLUGIN.match(line)
@@ -44,7 +45,9 @@ def peers_entry(name: str, text: str, adapters: set[str]) -> dict | None:
             interface = line[4:].split()[0] if line[4:].split() else interface
         elif line in adapters:
             interface = interface or line
-    return {"file": name, "method": method, "interface": interface} if method else None
+        elif line.split(None, 1)[:1] == ["user"]:
+            has_user = True
+    return {"file": name, "method": method, "interface": interface} if method and has_user else None
 
 
 def networkmanager_entry(name: str, text: str) -> dict | None:
