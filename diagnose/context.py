@@ -33,6 +33,11 @@ def run_command(argv: list[str], timeout: float) -> subprocess.CompletedProcess 
         return None
 
 
+def _driver(name: str) -> str | None:
+    from .net import ethtool
+    return ethtool.driver(name)
+
+
 def _if_addrs() -> dict[str, list[Any]]:
     import psutil
     return psutil.net_if_addrs()
@@ -48,6 +53,7 @@ class Context:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     run: Callable[[list[str], float], subprocess.CompletedProcess | None] = run_command
     if_addrs: Callable[[], dict[str, list[Any]]] = _if_addrs
+    driver: Callable[[str], str | None] = _driver        # an adapter's kernel driver
 
     def path(self, absolute: str) -> Path:
         return self.root / absolute.lstrip("/")

@@ -27,7 +27,7 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def kind_of(sysdir: Path, local_ifindexes: set[str]) -> str:
+def kind_of(sysdir: Path, links: dict[str, tuple[str, str]], driver: str | None) -> str:
     arptype = _int(_read(sysdir / "type"))
     if arptype == ARPHRD_LOOPBACK:
         return "loopback"
@@ -43,20 +43,24 @@ def kind_of(sysdir: Path, local_ifindexes: set[str]) -> str:
         return "virtual"
     if "/devices/virtual/" not in os.path.realpath(sysdir):
         return "ethernet"
-    # A veth whose peer is in another namespace and that is no bridge port is the uplink of a
-    # container or network namespace; host-side veths are bridge ports or have local peers.
-    peer = _read(sysdir / "iflink")
-    peer_elsewhere = peer != _read(sysdir / "ifindex") and peer not in local_ifindexes
-    return "ethernet" if peer_elsewhere and not (sysdir / "brport").exists() else "virtual"
+    if driver not in (None, "veth") or (sysdir / "brport").exists():
+        return "virtual"
+    # A veth whose peer is not here is the uplink of a container or network namespace. Interface
+    # numbers repeat across namespaces, so the peer is local only if it links back to us.
+    ifindex, iflink = _read(sysdir / "ifindex"), _read(sysdir / "iflink")
+    peer = links.get(iflink)
+    local_pair = peer is not None and peer[0] != sysdir.name and peer[1] == ifindex
+    is_veth = driver == "veth" or iflink != ifindex
+    return "ethernet" if is_veth and not local_pair else "virtual"
 
 
-def describe(name: str, sysdir: Path, local_ifindexes: set[str]) -> dict:
+def describe(name: str, sysdir: Path, links: dict[str, tuple[str, str]], driver: str | None) -> dict:
     flags = _int(_read(sysdir / "flags")) or 0
     carrier = _read(sysdir / "carrier")
     speed = _int(_read(sysdir / "speed"))
     return {
         "name": name,
-        "kind": kind_of(sysdir, local_ifindexes),
+        "kind": kind_of(sysdir, links, driver),
         "admin_up": bool(flags & IFF_UP),
         "carrier": None if carrier is None else carrier == "1",
         "operstate": _read(sysdir / "operstate"),
@@ -86,8 +90,8 @@ def run(ctx) -> CheckResult:
     except OSError as exc:
         return CheckResult(Status.ERROR, reason=f"cannot list network adapters: {exc.strerror}")
     names = [name for name in names if (base / name).is_dir()]
-    local_ifindexes = {_read(base / name / "ifindex") for name in names}
-    adapters = [describe(name, base / name, local_ifindexes) for name in names]
+    links = {_read(base / name / "ifindex"): (name, _read(base / name / "iflink")) for name in names}
+    adapters = [describe(name, base / name, links, ctx.driver(name)) for name in names]
     default_device = ctx.facts("route").get("device")
     for adapter in adapters:
         adapter["default_route"] = adapter["name"] == default_device

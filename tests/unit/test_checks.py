@@ -29,10 +29,10 @@ IPV6_ROUTE = ("00000000000000000000000000000000 00 00000000000000000000000000000
               "00000000000000000000000000000000 ffffffff 00000001 00000000 00200200 lo\n")
 
 
-def ctx(root, results=None, privileged=False, env=None, **kwargs):
+def ctx(root, results=None, privileged=False, env=None, drivers=None, **kwargs):
     return Context(profile={"probes": HEALTHY_PROBES}, privileged=privileged,
                    deadline=time.monotonic() + 5, results=results or {}, root=root,
-                   env=env or {}, **kwargs)
+                   env=env or {}, driver=(drivers or {}).get, **kwargs)
 
 
 HEALTHY_PROBES = {"dns_names": ["a.test"], "public_resolvers": ["127.0.0.1"],
@@ -104,12 +104,24 @@ def test_interfaces_kinds_and_primary(tmp_path):
     assert result.status is Status.OK
 
 
-def test_veth_whose_peer_is_elsewhere_is_the_namespace_uplink(tmp_path):
+@pytest.mark.parametrize("drivers", [{}, {"eth0": "veth", "eth1": "veth", "vA": "veth", "vB": "veth"}])
+def test_veth_whose_peer_is_elsewhere_is_the_namespace_uplink(tmp_path, drivers):
     adapter(tmp_path, "eth0", virtual=True, ifindex=2, iflink=11)
+    adapter(tmp_path, "eth1", virtual=True, ifindex=5, iflink=3)   # number 3 is here, not linked back
     adapter(tmp_path, "vA", virtual=True, ifindex=3, iflink=4)
     adapter(tmp_path, "vB", virtual=True, ifindex=4, iflink=3)
-    kinds = {a["name"]: a["kind"] for a in interfaces.run(ctx(tmp_path, routed(None))).facts["interfaces"]}
-    assert kinds == {"eth0": "ethernet", "vA": "virtual", "vB": "virtual"}
+    adapter(tmp_path, "ifb0", virtual=True, ifindex=6, iflink=6)
+    result = interfaces.run(ctx(tmp_path, routed(None), drivers={**drivers, "ifb0": "ifb"}))
+    kinds = {a["name"]: a["kind"] for a in result.facts["interfaces"]}
+    assert kinds == {"eth0": "ethernet", "eth1": "ethernet", "vA": "virtual", "vB": "virtual",
+                     "ifb0": "virtual"}
+
+
+def test_veth_numbered_like_its_peer_in_another_namespace(tmp_path):
+    adapter(tmp_path, "eth0", virtual=True, ifindex=2, iflink=2)
+    kinds = [a["kind"] for a in interfaces.run(ctx(tmp_path, routed(None), drivers={"eth0": "veth"}))
+             .facts["interfaces"]]
+    assert kinds == ["ethernet"]
 
 
 def test_disabled_and_unplugged_adapters(tmp_path):
@@ -193,6 +205,13 @@ def test_pppoe_dialer_found_and_credentials_never_read(tmp_path):
     assert result.facts["discovery"]["reason"] == "needs administrator rights"
     dumped = json.dumps(result.facts)
     assert CANARY_PASSWORD not in dumped and "CANARY-USER" not in dumped
+
+
+def test_debian_template_peers_file_is_no_dialer(tmp_path):
+    template = 'pty "/usr/sbin/pppoe -I eth0 -T 80 -m 1452"\nnoipdefault\ndefaultroute\npersist\n'
+    assert pppoe.peers_entry("dsl-provider", template, {"eth0"}) is None
+    assert pppoe.peers_entry("dsl-provider", template + 'user "someone"\n', set()) == {
+        "file": "dsl-provider", "method": "pty", "interface": "eth0"}
 
 
 def test_pppoe_not_a_dialer_with_working_route(tmp_path):
