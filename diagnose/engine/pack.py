@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +42,10 @@ class Rule:
 
 
 def default_dir() -> Path:
-    """The shipped pack: package data when installed, ../rules in a checkout."""
-    try:
-        shipped = resources.files("diagnose.rules")
-        if shipped.is_dir() and any(p.name.endswith(".yaml") for p in shipped.iterdir()):
-            return Path(str(shipped))
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parent.parent.parent / "rules"
+    """The shipped pack: diagnose/rules when installed (package data), ../rules in a checkout."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "rules"
+    return installed if installed.is_dir() else package.parent / "rules"
 
 
 def load(path: str | Path | None, known_checks: set[str]) -> list[Rule]:
