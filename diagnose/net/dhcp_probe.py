@@ -9,19 +9,18 @@ replies is pure (bytes -> dict | None) and never trusts the packet.
 """
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import select
 import socket
 import struct
 import time
 
+from .l2 import (
+    ETH_HLEN, MIN_SEND_BUDGET, describe_error, drain, ethernet_hwaddr, format_mac,
+    is_unicast_mac, open_socket, parse_mac, set_send_timeout,
+)
+
 ETH_P_IP = 0x0800  # the kernel hands us IPv4 frames only; the rest is checked here
-ETH_HLEN = 14
-ARPHRD_ETHER = 1
-SIOCGIFHWADDR = 0x8927
-PACKET_OUTGOING = 4  # sll_pkttype of frames we sent ourselves
 IPPROTO_UDP = 17
 DHCP_SERVER_PORT = 67
 DHCP_CLIENT_PORT = 68
@@ -44,71 +43,6 @@ DHCPOFFER = 2
 # Subnet mask, router, DNS, domain name, lease time, server id: what a real
 # client asks for, so the server answers as it would for the real client.
 PARAM_REQUEST_LIST = [1, 3, 6, 15, 51, 54]
-
-RECV_BUFSIZE = 65535
-# Budget left after importing scapy and opening the socket below which the
-# DISCOVER is not worth sending (an offer could not come back in time).
-MIN_SEND_BUDGET = 0.005
-MAX_DRAIN = 256  # frames read per wake-up before re-checking the clock
-
-
-# ---------------------------------------------------------------- helpers
-
-def format_mac(raw: bytes) -> str:
-    return ":".join("%02x" % b for b in raw)
-
-
-def parse_mac(text: str) -> bytes | None:
-    """'aa:bb:cc:dd:ee:ff' (or '-' separated) -> 6 bytes, else None."""
-    if not isinstance(text, str):
-        return None
-    parts = text.replace("-", ":").split(":")
-    if len(parts) != 6 or not all(
-        1 <= len(p) <= 2 and all(c in "0123456789abcdefABCDEF" for c in p) for p in parts
-    ):
-        return None
-    return bytes(int(p, 16) for p in parts)
-
-
-def iface_hwaddr(iface: str) -> tuple[int, bytes]:
-    """(ARPHRD type, hardware address) of iface; OSError if it is missing.
-
-    An ioctl on a UDP socket: needs no privilege, so a missing interface is
-    reported as such rather than as a raw-socket failure.
-    """
-    name = iface.encode("utf-8")
-    if not name or len(name) >= 16 or b"\x00" in name or b"/" in name:
-        raise OSError(errno.ENODEV, "invalid interface name")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        ifr = fcntl.ioctl(s.fileno(), SIOCGIFHWADDR, struct.pack("256s", name))
-    family = struct.unpack_from("H", ifr, 16)[0]
-    return family, ifr[18:24]
-
-
-def set_send_timeout(sock: socket.socket, seconds: float) -> None:
-    """Kernel-level SO_SNDTIMEO, so a stuck send cannot outlive the deadline
-    (sock.settimeout would also make our MSG_DONTWAIT reads wait)."""
-    seconds = max(seconds, MIN_SEND_BUDGET)
-    sec = int(seconds)
-    sock.setsockopt(
-        socket.SOL_SOCKET, socket.SO_SNDTIMEO,
-        struct.pack("@ll", sec, int((seconds - sec) * 1e6)),
-    )
-
-
-def describe_error(exc: BaseException, iface: str) -> str:
-    if isinstance(exc, ImportError):
-        return "scapy not available: %s" % exc
-    if isinstance(exc, PermissionError) or getattr(exc, "errno", None) in (
-        errno.EPERM, errno.EACCES,
-    ):
-        return "permission denied: raw sockets need root or CAP_NET_RAW"
-    code = getattr(exc, "errno", None)
-    if code in (errno.ENODEV, errno.ENXIO):
-        return "interface not found: %s" % iface
-    if code == errno.ENETDOWN:
-        return "interface is down: %s" % iface
-    return "%s: %s" % (type(exc).__name__, exc)
 
 
 # ---------------------------------------------------------------- parsing
@@ -248,16 +182,12 @@ def discover(iface: str, mac: str, *, timeout: float = 1.5) -> dict:
             return result
         deadline = start + timeout
         chaddr = parse_mac(mac)
-        if chaddr is None or chaddr[0] & 0x01 or chaddr == b"\x00" * 6:
+        if chaddr is None or not is_unicast_mac(chaddr):
             result["error"] = "invalid mac: %r" % (mac,)
             return result
-        try:
-            hatype, hwaddr = iface_hwaddr(iface)
-        except OSError as exc:
-            result["error"] = describe_error(exc, iface)
-            return result
-        if hatype != ARPHRD_ETHER:
-            result["error"] = "not an Ethernet interface: %s" % iface
+        hwaddr, error = ethernet_hwaddr(iface)
+        if error:
+            result["error"] = error
             return result
         return _run(result, iface, chaddr, chaddr != hwaddr, deadline)
     except Exception as exc:  # never raise to the caller
@@ -267,17 +197,12 @@ def discover(iface: str, mac: str, *, timeout: float = 1.5) -> dict:
 
 
 def _run(result, iface, chaddr, promisc, deadline):
-    # scapy.layers.l2 first: it registers Ethernet in conf.l2types, without
-    # which L2Socket logs "Unable to guess type" on stderr.
-    import scapy.layers.l2  # noqa: F401
-    from scapy.arch.linux import L2Socket
-
     xid = struct.unpack("!I", os.urandom(4))[0]
     frame = build_discover(chaddr, xid)
     # Promiscuous only when probing with a MAC that is not the interface's
     # (a server ignoring the broadcast flag unicasts to chaddr); it is a
     # per-socket membership, dropped when the socket closes.
-    sock = L2Socket(iface=iface, type=ETH_P_IP, promisc=promisc)
+    sock = open_socket(iface, ETH_P_IP, promisc)
     try:
         fd = sock.ins
         now = time.monotonic()
@@ -294,14 +219,7 @@ def _run(result, iface, chaddr, promisc, deadline):
             ready, _, _ = select.select([fd], [], [], deadline - now)
             if not ready:
                 continue
-            for _ in range(MAX_DRAIN):
-                try:
-                    data, addr = fd.recvfrom(RECV_BUFSIZE, socket.MSG_DONTWAIT)
-                except (BlockingIOError, InterruptedError):
-                    break
-                got = time.monotonic()
-                if addr[2] == PACKET_OUTGOING:
-                    continue
+            for data, got in drain(fd):
                 offer = parse_offer(data, xid, chaddr)
                 if offer is not None:
                     result.update(

@@ -9,21 +9,19 @@ never trusts the packet.
 """
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import select
-import socket
 import struct
 import time
 from typing import Collection
 
+from .l2 import (
+    ETH_HLEN, MIN_SEND_BUDGET, describe_error, drain, ethernet_hwaddr, format_mac,
+    is_unicast_mac, open_socket, parse_mac, set_send_timeout,
+)
+
 ETH_P_PPP_DISC = 0x8863  # PPPoE discovery ethertype; the kernel filters on it
-ETH_HLEN = 14
 ETH_MIN_FRAME = 60  # without FCS; we pad ourselves rather than rely on the NIC
-ARPHRD_ETHER = 1
-SIOCGIFHWADDR = 0x8927
-PACKET_OUTGOING = 4  # sll_pkttype of frames we sent ourselves
 
 PPPOE_VER_TYPE = 0x11
 PPPOE_HLEN = 6
@@ -40,7 +38,6 @@ HOST_UNIQ_LEN = 8  # random, so only replies to *our* PADIs are counted
 MAX_TEXT = 64  # characters kept from any string the AC sends
 MAX_SERVICES = 16  # Service-Name tags kept per PADO
 MAX_SERVICE_NAME = 255  # bytes we accept in the service_name argument
-RECV_BUFSIZE = 65535
 
 # Timing. An AC answers in a few ms on a LAN and well under 100 ms on a
 # healthy access line; retries are for lost PADIs/PADOs, with a growing
@@ -49,33 +46,9 @@ BACKOFF = 1.5
 # Other ACs on the same segment answer the same PADI within tens of ms of
 # the first one: wait this long after the first PADO before returning.
 PADO_GRACE = 0.150
-# Budget left after importing scapy and opening the socket below which no
-# PADI is worth sending (a reply could not come back in time anyway).
-MIN_SEND_BUDGET = 0.005
-MAX_DRAIN = 256  # frames read per wake-up before re-checking the clock
 
 
 # ---------------------------------------------------------------- helpers
-
-def format_mac(raw: bytes) -> str:
-    return ":".join("%02x" % b for b in raw)
-
-
-def parse_mac(text: str) -> bytes | None:
-    """'aa:bb:cc:dd:ee:ff' (or '-' separated) -> 6 bytes, else None."""
-    if not isinstance(text, str):
-        return None
-    parts = text.replace("-", ":").split(":")
-    if len(parts) != 6 or not all(
-        1 <= len(p) <= 2 and all(c in "0123456789abcdefABCDEF" for c in p) for p in parts
-    ):
-        return None
-    return bytes(int(p, 16) for p in parts)
-
-
-def _is_unicast_mac(raw: bytes) -> bool:
-    return len(raw) == 6 and not raw[0] & 0x01 and raw != b"\x00" * 6
-
 
 def clean_text(raw: bytes, limit: int = MAX_TEXT) -> str:
     """Wire bytes -> short printable str (UTF-8 with replacement).
@@ -87,47 +60,6 @@ def clean_text(raw: bytes, limit: int = MAX_TEXT) -> str:
     return "".join(
         "\ufffd" if (ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0) else c for c in text
     )
-
-
-def iface_hwaddr(iface: str) -> tuple[int, bytes]:
-    """(ARPHRD type, hardware address) of iface; OSError if it is missing.
-
-    Uses an ioctl on a UDP socket: no privilege needed, works before we try
-    to open a raw socket, so a missing interface gives a clear message.
-    """
-    name = iface.encode("utf-8")
-    if not name or len(name) >= 16 or b"\x00" in name or b"/" in name:
-        raise OSError(errno.ENODEV, "invalid interface name")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        ifr = fcntl.ioctl(s.fileno(), SIOCGIFHWADDR, struct.pack("256s", name))
-    family = struct.unpack_from("H", ifr, 16)[0]
-    return family, ifr[18:24]
-
-
-def set_send_timeout(sock: socket.socket, seconds: float) -> None:
-    """Kernel-level SO_SNDTIMEO, so a stuck send cannot outlive the deadline
-    (sock.settimeout would also make our MSG_DONTWAIT reads wait)."""
-    seconds = max(seconds, MIN_SEND_BUDGET)
-    sec = int(seconds)
-    sock.setsockopt(
-        socket.SOL_SOCKET, socket.SO_SNDTIMEO,
-        struct.pack("@ll", sec, int((seconds - sec) * 1e6)),
-    )
-
-
-def describe_error(exc: BaseException, iface: str) -> str:
-    if isinstance(exc, ImportError):
-        return "scapy not available: %s" % exc
-    if isinstance(exc, PermissionError) or getattr(exc, "errno", None) in (
-        errno.EPERM, errno.EACCES,
-    ):
-        return "permission denied: raw sockets need root or CAP_NET_RAW"
-    code = getattr(exc, "errno", None)
-    if code in (errno.ENODEV, errno.ENXIO):
-        return "interface not found: %s" % iface
-    if code == errno.ENETDOWN:
-        return "interface is down: %s" % iface
-    return "%s: %s" % (type(exc).__name__, exc)
 
 
 # ---------------------------------------------------------------- parsing
@@ -167,7 +99,7 @@ def parse_pado(frame: bytes, host_uniqs: bytes | Collection[bytes]) -> dict | No
         if ethertype != ETH_P_PPP_DISC:
             return None
         src = frame[6:12]
-        if not _is_unicast_mac(src):
+        if not is_unicast_mac(src):
             return None  # an AC must answer from its own unicast address
         ver_type, code, session, length = struct.unpack_from("!BBHH", frame, ETH_HLEN)
         if ver_type != PPPOE_VER_TYPE or code != CODE_PADO or session != 0:
@@ -261,18 +193,14 @@ def discover(
         if len(service) > MAX_SERVICE_NAME:
             result["error"] = "service_name too long"
             return result
-        try:
-            hatype, hwaddr = iface_hwaddr(iface)
-        except OSError as exc:
-            result["error"] = describe_error(exc, iface)
-            return result
-        if hatype != ARPHRD_ETHER:
-            result["error"] = "not an Ethernet interface: %s" % iface
+        hwaddr, error = ethernet_hwaddr(iface)
+        if error:
+            result["error"] = error
             return result
         mac = hwaddr
         if src_mac is not None:
             mac = parse_mac(src_mac)
-            if mac is None or not _is_unicast_mac(mac):
+            if mac is None or not is_unicast_mac(mac):
                 result["error"] = "invalid src_mac: %r" % (src_mac,)
                 return result
         return _run(result, iface, mac, mac != hwaddr, service, timeout, attempts, deadline)
@@ -283,14 +211,9 @@ def discover(
 
 
 def _run(result, iface, mac, promisc, service, timeout, attempts, deadline):
-    # scapy.layers.l2 first: it registers Ethernet in conf.l2types, without
-    # which L2Socket logs "Unable to guess type" on stderr.
-    import scapy.layers.l2  # noqa: F401
-    from scapy.arch.linux import L2Socket
-
     # Promiscuous only when spoofing a MAC (PADOs go to that address); it is
     # a per-socket membership, dropped when the socket closes.
-    sock = L2Socket(iface=iface, type=ETH_P_PPP_DISC, promisc=promisc)
+    sock = open_socket(iface, ETH_P_PPP_DISC, promisc)
     try:
         fd = sock.ins
         windows = plan_windows(timeout, attempts, deadline - time.monotonic())
@@ -318,14 +241,7 @@ def _run(result, iface, mac, promisc, service, timeout, attempts, deadline):
                 ready, _, _ = select.select([fd], [], [], stop - now)
                 if not ready:
                     continue
-                for _ in range(MAX_DRAIN):
-                    try:
-                        data, addr = fd.recvfrom(RECV_BUFSIZE, socket.MSG_DONTWAIT)
-                    except (BlockingIOError, InterruptedError):
-                        break
-                    got = time.monotonic()
-                    if addr[2] == PACKET_OUTGOING:
-                        continue  # our own PADI
+                for data, got in drain(fd):  # our own PADIs are skipped
                     info = parse_pado(data, sent)
                     if info is None:
                         continue
