@@ -1,12 +1,22 @@
 """The report for people: the verdict in one sentence with its code, what to do, then the checks."""
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from ..i18n import t
 
 _COLOURS = {"ok": "32", "problem": "31", "skipped": "2", "error": "35", "timeout": "33"}
 _SIDE_COLOUR = {"none": "32", "user": "33", "home": "33", "unknown": "35"}
+
+
+def _width(text: str) -> int:
+    """Columns on a terminal: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
 
 
 def _paint(text: str, code: str, colour: bool) -> str:
@@ -34,13 +44,12 @@ def render(report: dict[str, Any], *, colour: bool = False) -> str:
             lines.append(f"  [{finding['code']}] {finding['title']}{after}")
     lines.append("")
     lines.append(t(lang, "checks"))
-    width = max((len(t(lang, f"check_{c['id']}")) for c in report["checks"]), default=8)
+    names = {c["id"]: t(lang, f"check_{c['id']}") for c in report["checks"]}
+    width = max((_width(name) for name in names.values()), default=8)
     for check in report["checks"]:
-        status = t(lang, f"status_{check['status']}")
-        name = t(lang, f"check_{check['id']}")
-        reason = f"  {check['reason']}" if check["reason"] else ""
-        lines.append(f"  {_paint(status.ljust(8), _COLOURS[check['status']], colour)}"
-                     f"{name.ljust(width)}{reason}")
+        status = _pad(t(lang, f"status_{check['status']}"), 8)
+        line = f"  {_paint(status, _COLOURS[check['status']], colour)}{_pad(names[check['id']], width)}"
+        lines.append(f"{line}  {check['reason']}" if check["reason"] else line.rstrip())
     lines.append("")
     confidence = t(lang, f"confidence_{verdict['confidence']}")
     lines.append(t(lang, "confidence", confidence=confidence)

@@ -131,3 +131,12 @@ def test_help_and_version(run):
     assert run(["--help"])[0] == 0
     code, out, _ = run(["--version"])
     assert code == 0 and "diagnose" in out
+
+
+def test_chinese_check_lines_align_by_display_width(run):
+    from diagnose.render.text import _width
+    _, out, _ = run(["--lang", "zh_CN"], {"internet": {"online": False}})
+    lines = out.split("检查项目：\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    names = ["路由", "网卡", "IP 地址", "网关", "DNS", "互联网", "代理", "PPPoE 拨号"]
+    assert len(lines) == len(names) and not any(line.endswith(" ") for line in lines)
+    assert len({_width(line[:line.index(name)]) for line, name in zip(lines, names)}) == 1
