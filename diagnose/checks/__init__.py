@@ -1,8 +1,20 @@
-"""The checks. Each module observes one thing and declares itself as CHECK; none judges."""
+"""The checks. Each module here observes one thing and declares itself as CHECK; none judges."""
 from __future__ import annotations
 
-from . import addressing, dns, gateway, interfaces, internet, pppoe, proxy, route
+import importlib
+import pkgutil
 
-ALL = tuple(module.CHECK for module in
-            (route, interfaces, addressing, gateway, dns, internet, proxy, pppoe))
+from ..model import CheckSpec
+
+
+def _discover() -> tuple[CheckSpec, ...]:
+    specs = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "CHECK", None)
+        if isinstance(spec, CheckSpec):
+            specs.append(spec)
+    return tuple(specs)
+
+
+ALL = _discover()
 BY_ID = {spec.id: spec for spec in ALL}

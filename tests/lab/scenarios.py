@@ -1,11 +1,16 @@
 """The fault lab's scenarios: how each breaks the home network, and the verdict it must get.
 
 Data only, so a unit test can check that every rule in the pack has a scenario that triggers it.
-Each `breaks` names Lab methods (with arguments) applied after the lab is up.
+Each `breaks` names Lab methods (with arguments) applied after the lab is up, or callables
+taking the lab. Topics add their own scenarios in tests/lab/scenarios_<topic>.py (a SCENARIOS
+tuple), gathered here.
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -21,7 +26,7 @@ class Scenario:
     also: tuple[str, ...] = ()         # further rules that must fire (as findings)
 
 
-SCENARIOS = (
+CORE = (
     Scenario("healthy", "none", "N23", 0),
     Scenario("healthy-unprivileged", "none", "N23", 0, unprivileged=True),
     Scenario("healthy-unprivileged-ping-allowed", "none", "N23", 0, unprivileged=True,
@@ -51,6 +56,12 @@ SCENARIOS = (
                   "https_proxy": "http://127.0.0.1:3128"}),
     Scenario("http-blocked", "unknown", "X22", 5, breaks=(("block_http",),)),
 )
+
+SCENARIOS = CORE + tuple(
+    scenario
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name)
+    if info.name.startswith("scenarios_")
+    for scenario in importlib.import_module(f"{__package__}.{info.name}").SCENARIOS)
 
 # Secrets planted in the lab (dialer secrets files, proxy URL) that must never be printed.
 CANARIES = ("CANARY-PPPOE-PASSWORD", "CANARY-USER", "CANARY-PROXY-SECRET")

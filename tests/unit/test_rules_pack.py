@@ -16,12 +16,15 @@ from .facts import results
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = pack.load(ROOT / "rules", set(BY_ID))
-CASES = yaml.safe_load((Path(__file__).parent / "rule_cases.yaml").read_text())
+# Per topic, tests/unit/rule_cases/*.yaml: for each rule, facts that fire it and a near miss.
+CASES = {rule: case for path in sorted((Path(__file__).parent / "rule_cases").glob("*.yaml"))
+         for rule, case in yaml.safe_load(path.read_text()).items()}
+RULE_COUNT = 17  # the catalogue's size: a rule added or lost must show up here
 AMBIGUOUS = set("01IO")
 
 
 def test_catalogue_ids_codes_and_languages():
-    assert len(RULES) == len({r.id for r in RULES}) == len({r.code for r in RULES}) == 17
+    assert len(RULES) == len({r.id for r in RULES}) == len({r.code for r in RULES}) == RULE_COUNT
     for rule in RULES:
         assert re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", rule.id)
         assert not AMBIGUOUS & set(rule.code), rule.code
