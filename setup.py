@@ -19,6 +19,7 @@ setup(
         "scapy>=2.5",
         "dnspython>=2.4",
         "icmplib>=3.0",
+        "defusedxml>=0.7",
     ],
     extras_require={
         "test": ["pytest>=7.4", "pytest-timeout>=2.2", "hypothesis>=6.90", "jsonschema>=4.19"],

@@ -49,6 +49,7 @@ class Context:
     privileged: bool
     deadline: float                      # time.monotonic() by which this check must return
     results: Mapping[str, CheckResult] = field(default_factory=dict)  # the needed checks' results
+    options: Mapping[str, Any] = field(default_factory=dict)  # opt-in probes asked for on the CLI
     root: Path = Path("/")               # where /sys, /proc and /etc are read from
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     run: Callable[[list[str], float], subprocess.CompletedProcess | None] = run_command

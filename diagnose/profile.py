@@ -13,6 +13,7 @@ from .errors import ConfigError
 DEFAULT_PROFILE: dict[str, Any] = {
     "name": "default-cn",
     "isp": {"name": None, "hotline": None},
+    "ticket": {"url": None, "token_env": None},
     "probes": {
         "dns_names": ["www.baidu.com", "www.qq.com", "www.bing.com"],
         "public_resolvers": ["223.5.5.5", "119.29.29.29", "1.1.1.1"],
@@ -46,15 +47,12 @@ def _url(value: str) -> str | None:
     return None if parts.scheme in ("http", "https") and parts.hostname else "an http:// or https:// URL"
 
 
-def _text(value: str) -> str | None:
-    return None
-
-
 _OPTIONAL_TEXT = "optional-text"
 # key -> (type, item checker). Nested mappings are described by nested dicts.
 _SCHEMA: dict[str, Any] = {
-    "name": (str, _text),
+    "name": (str, None),
     "isp": {"name": (_OPTIONAL_TEXT, None), "hotline": (_OPTIONAL_TEXT, None)},
+    "ticket": {"url": (_OPTIONAL_TEXT, None), "token_env": (_OPTIONAL_TEXT, None)},
     "probes": {
         "dns_names": (list, _hostname),
         "public_resolvers": (list, _ip),
