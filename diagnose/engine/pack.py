@@ -33,7 +33,7 @@ class Rule:
     when: Node
     title: dict[str, str]
     advice: dict[str, list[str]]
-    doc: dict[str, str]
+    doc: dict[str, dict[str, str]]   # lang -> {means, confirm}
     confidence: str = "high"
     verdict_only: bool = False
     evidence: tuple[str, ...] = ()
@@ -115,10 +115,7 @@ def _rule(raw: Any, index: int, file: str, lines, known_checks: set[str]) -> Rul
         raise fail("verdict_only must be true or false", "verdict_only")
     title = _texts(raw["title"], str, fail, "title")
     advice = _texts(raw["advice"], list, fail, "advice")
-    doc = raw["doc"]
-    if not isinstance(doc, dict) or not all(isinstance(doc.get(k), str) and doc[k].strip()
-                                            for k in ("means", "confirm")):
-        raise fail("doc needs 'means' and 'confirm' texts", "doc")
+    doc = _texts(raw["doc"], dict, fail, "doc")
     evidence = raw.get("evidence", [])
     if not isinstance(evidence, list) or not all(isinstance(e, str) and e.split(".")[0] in known_checks
                                                  for e in evidence):
@@ -134,22 +131,32 @@ def _rule(raw: Any, index: int, file: str, lines, known_checks: set[str]) -> Rul
         raise fail(f"bad condition: {exc}", "when", exc.where) from None
     return Rule(id=raw["id"], code=raw["code"], side=raw["side"], severity=raw["severity"],
                 layer=raw["layer"], when=when, title=title, advice=advice,
-                doc={k: doc[k].strip() for k in ("means", "confirm")}, confidence=confidence,
+                doc=doc, confidence=confidence,
                 verdict_only=raw.get("verdict_only", False), evidence=tuple(evidence),
                 source=f"{file}:{line}", raw_when=raw["when"])
 
 
+DOC_PARTS = ("means", "confirm")
+_SHAPES = {
+    str: ("text", lambda v: isinstance(v, str) and v.strip()),
+    list: ("a list of texts",
+           lambda v: isinstance(v, list) and v and all(isinstance(i, str) and i.strip() for i in v)),
+    dict: ("'means' and 'confirm' texts",
+           lambda v: isinstance(v, dict) and set(v) == set(DOC_PARTS)
+           and all(isinstance(v[p], str) and v[p].strip() for p in DOC_PARTS)),
+}
+
+
 def _texts(raw: Any, kind: type, fail, key: str) -> dict:
+    """{en: ..., zh_CN: ...}, each of the given shape."""
     if not isinstance(raw, dict):
         raise fail(f"{key} needs a text for each language: {', '.join(LANGS)}", key)
+    shape, valid = _SHAPES[kind]
     for lang in LANGS:
         value = raw.get(lang)
-        ok = (isinstance(value, str) and value.strip()) if kind is str else (
-            isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value))
-        if not ok:
+        if not valid(value):
             raise fail(f"{key} lacks its {lang} text" if value is None else
-                       f"{key}.{lang} must be {'text' if kind is str else 'a list of texts'}",
-                       key, (lang,))
+                       f"{key}.{lang} must be {shape}", key, (lang,))
     extra = set(raw) - set(LANGS)
     if extra:
         raise fail(f"unknown language '{sorted(extra)[0]}'; expected: {', '.join(LANGS)}", key)

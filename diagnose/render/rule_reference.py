@@ -25,9 +25,11 @@ def render(rules) -> str:
                    f"layer {rule.layer} · confidence {rule.confidence}"
                    f"{' · verdict only' if rule.verdict_only else ''}\n\n"
                    f"- **Title:** {rule.title['en']} / {rule.title['zh_CN']}\n"
-                   f"- **What it means:** {rule.doc['means']}\n"
-                   f"- **How to confirm:** {rule.doc['confirm']}\n"
+                   f"- **What it means:** {rule.doc['en']['means']}\n"
+                   f"- **How to confirm:** {rule.doc['en']['confirm']}\n"
                    f"- **What to do:** {' '.join(rule.advice['en'])}\n"
+                   f"- **含义：** {rule.doc['zh_CN']['means']}\n"
+                   f"- **确认方法：** {rule.doc['zh_CN']['confirm']}\n"
                    f"- **建议操作：** {''.join(rule.advice['zh_CN'])}\n\n"
                    f"```yaml\n{condition}\n```\n")
     return "".join(out)

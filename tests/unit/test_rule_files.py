@@ -17,7 +17,7 @@ GOOD = """\
   when: {fact: gateway.reachable, is: false}
   title: {en: Demo., zh_CN: 演示。}
   advice: {en: [Do it.], zh_CN: [照做。]}
-  doc: {means: It means., confirm: Confirm it.}
+  doc: {en: {means: It means., confirm: Confirm it.}, zh_CN: {means: 含义。, confirm: 确认。}}
 """
 
 
@@ -31,6 +31,7 @@ GOOD = """\
     (("zh_CN: 演示。", "de: Demo."), 7, "lacks its zh_CN text"),
     (("advice: {en: [Do it.], zh_CN: [照做。]}", "advice: {en: [Do it.]}"), 8, "zh_CN"),
     (("  doc:", "  extra: 1\n  doc:"), 9, "unknown key"),
+    (("zh_CN: {means: 含义。, confirm: 确认。}", "zh_CN: {means: 含义。}"), 9, "doc.zh_CN must be"),
     (("id: demo-rule", "id: Demo_Rule"), 1, "kebab-case"),
     (("title: {en: Demo.", "title: {en: [Demo."), 7, "not valid YAML"),
 ])
