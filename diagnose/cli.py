@@ -27,11 +27,13 @@ def _stderr(message: str) -> None:
 @click.option("--rules", "rules_path", metavar="PATH", help="Use another rule pack (file or folder).")
 @click.option("--timeout", type=click.FloatRange(min=0.5, max=300), default=DEFAULT_TIMEOUT_S,
               show_default=True, help="Overall deadline in seconds.")
+@click.option("--pppoe-login", is_flag=True,
+              help="As administrator, try a PPPoE login with the dialer's credentials (a second session may be refused).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, prog_name="diagnose")
 @click.pass_context
 def app(ctx: click.Context, as_json: bool, lang: str | None, profile_path: str | None,
-        rules_path: str | None, timeout: float, debug: bool):
+        rules_path: str | None, timeout: float, pppoe_login: bool, debug: bool):
     """Find out why the broadband connection does not work, and whose side the fault is on.
 
     Exit status: 0 no fault, 3 fault you can fix at home, 4 fault outside the home
@@ -42,7 +44,8 @@ def app(ctx: click.Context, as_json: bool, lang: str | None, profile_path: str |
     if ctx.invoked_subcommand is None:
         from .diagnosis import diagnose
         return diagnose(as_json=as_json, lang=lang, profile_path=profile_path,
-                        rules_path=rules_path, timeout=timeout)
+                        rules_path=rules_path, timeout=timeout,
+                        options={"pppoe_login": pppoe_login})
     return None
 
 

@@ -18,7 +18,7 @@ from .runner import Runner
 
 
 def diagnose(*, as_json: bool, lang: str | None, profile_path: str | None,
-             rules_path: str | None, timeout: float) -> int:
+             rules_path: str | None, timeout: float, options: dict | None = None) -> int:
     lang = lang or from_locale()
     profile = profiles.load(profile_path)          # bad input stops here, before any probe
     rules = pack.load(rules_path, {spec.id for spec in ALL})
@@ -26,7 +26,8 @@ def diagnose(*, as_json: bool, lang: str | None, profile_path: str | None,
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
 
     def make_context(deadline, results):
-        return Context(profile=profile, privileged=privileged, deadline=deadline, results=results)
+        return Context(profile=profile, privileged=privileged, deadline=deadline, results=results,
+                       options=options or {})
 
     runner = Runner(ALL, make_context, timeout, on_finish=_progress(lang))
     interrupted = False
