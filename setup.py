@@ -10,7 +10,7 @@ setup(
     packages=["diagnose", "diagnose.checks", "diagnose.engine", "diagnose.net",
               "diagnose.render", "diagnose.rules"],
     package_dir={"diagnose.rules": "rules"},
-    package_data={"diagnose.rules": ["*.yaml"]},
+    package_data={"diagnose.rules": ["*.yaml"], "diagnose": ["locale/*/LC_MESSAGES/*.mo"]},
     install_requires=[
         "click>=8.1",
         "psutil>=5.9",

@@ -1,16 +1,17 @@
-"""The `diagnose` command line. Heavy modules are imported only when a diagnosis runs."""
+"""The `diagnose` command line. Heavy modules are imported only when a command needs them."""
 from __future__ import annotations
 
 import os
 import sys
 import traceback
+from gettext import gettext as _
 
 import click
 
 from . import __version__
 from .errors import ConfigError
 from .exit_codes import ExitCode
-from .i18n import LANGS
+from .i18n import LANGS, activate, from_locale
 
 # A phone call: long enough for slow resolvers, short enough that nobody hangs up waiting.
 DEFAULT_TIMEOUT_S = 10.0
@@ -20,38 +21,72 @@ def _stderr(message: str) -> None:
     click.echo(message, err=True)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout.")
-@click.option("--lang", type=click.Choice(LANGS), help="Language of the report [default: from the locale].")
-@click.option("--profile", "profile_path", metavar="FILE", help="Operator profile (YAML).")
-@click.option("--rules", "rules_path", metavar="PATH", help="Use another rule pack (file or folder).")
-@click.option("--timeout", type=click.FloatRange(min=0.5, max=300), default=DEFAULT_TIMEOUT_S,
-              show_default=True, help="Overall deadline in seconds.")
-@click.option("--pppoe-login", is_flag=True,
-              help="As administrator, try a PPPoE login with the dialer's credentials (a second session may be refused).")
-@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
-@click.version_option(__version__, prog_name="diagnose")
-@click.pass_context
-def app(ctx: click.Context, as_json: bool, lang: str | None, profile_path: str | None,
-        rules_path: str | None, timeout: float, pppoe_login: bool, debug: bool):
-    """Find out why the broadband connection does not work, and whose side the fault is on.
+def build_app() -> click.Group:
+    """The click app, built after the language is chosen so its help is in that language."""
+    seconds = click.FloatRange(min=0.5, max=300)
+    seconds.name = _("number")  # shown in "'x' is not a valid number."
 
-    Exit status: 0 no fault, 3 fault you can fix at home, 4 fault outside the home
-    (account, line, operator), 5 inconclusive, 2 usage, 78 bad profile or rule file,
-    130 interrupted, 1 internal error.
-    """
-    ctx.obj = {"rules_path": rules_path}
-    if ctx.invoked_subcommand is None:
-        from .diagnosis import diagnose
-        return diagnose(as_json=as_json, lang=lang, profile_path=profile_path,
-                        rules_path=rules_path, timeout=timeout,
-                        options={"pppoe_login": pppoe_login})
-    return None
+    @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]},
+                 options_metavar=_("[OPTIONS]"), subcommand_metavar=_("COMMAND [ARGS]..."),
+                 help=_("Find out why the broadband connection does not work, and whose side the "
+                        "fault is on.\n\nExit status: 0 no fault, 3 fault you can fix at home, "
+                        "4 fault outside the home (account, line, operator), 5 inconclusive, "
+                        "2 usage, 78 bad profile or rule file, 130 interrupted, 1 internal error."))
+    @click.option("--json", "as_json", is_flag=True, help=_("Print one JSON report on stdout."))
+    @click.option("--lang", type=click.Choice(LANGS),
+                  help=_("Language of the report [default: from the locale]."))
+    @click.option("--profile", "profile_path", metavar=_("FILE"), help=_("Operator profile (YAML)."))
+    @click.option("--rules", "rules_path", metavar=_("PATH"),
+                  help=_("Use another rule pack (file or folder)."))
+    @click.option("--timeout", type=seconds, default=DEFAULT_TIMEOUT_S,
+                  metavar=_("SECONDS"),
+                  show_default=True, help=_("Overall deadline in seconds."))
+    @click.option("--pppoe-login", is_flag=True,
+                  help=_("As administrator, try a PPPoE login with the dialer's credentials "
+                         "(a second session may be refused)."))
+    @click.option("--debug", is_flag=True, help=_("Show tracebacks of internal errors."))
+    @click.version_option(__version__, prog_name="diagnose")
+    @click.pass_context
+    def app(ctx: click.Context, as_json: bool, lang: str | None, profile_path: str | None,
+            rules_path: str | None, timeout: float, pppoe_login: bool, debug: bool):
+        ctx.obj = {"rules_path": rules_path, "lang": lang or from_locale()}
+        if ctx.invoked_subcommand is None:
+            from .diagnosis import diagnose
+            return diagnose(as_json=as_json, lang=lang, profile_path=profile_path,
+                            rules_path=rules_path, timeout=timeout,
+                            options={"pppoe_login": pppoe_login})
+        return None
 
+    @app.group(help=_("List, check and document the rule pack."), options_metavar=_("[OPTIONS]"),
+               subcommand_metavar=_("COMMAND [ARGS]..."))
+    def rules():
+        pass
 
-@app.group()
-def rules():
-    """List, check and document the rule pack."""
+    @rules.command("list", help=_("One line per rule: code, side, severity, id, title."))
+    @click.pass_obj
+    def rules_list(obj):
+        for rule in _load_rules(obj["rules_path"]):
+            click.echo(f"{rule.code}  {rule.side:<8} {rule.severity:<8} {rule.id:<22} "
+                       f"{rule.title[obj['lang']]}")
+        return ExitCode.NO_FAULT
+
+    @rules.command("check", help=_("Validate a rule file or folder (default: the shipped pack). "
+                                   "Exit 78 when broken."))
+    @click.argument("path", required=False)
+    @click.pass_obj
+    def rules_check(obj, path: str | None):
+        loaded = _load_rules(path or obj["rules_path"])
+        click.echo(_("{count} rules OK").format(count=len(loaded)))
+        return ExitCode.NO_FAULT
+
+    @rules.command("doc", help=_("Print the rule reference (Markdown) that docs/rules.md holds."))
+    @click.pass_obj
+    def rules_doc(obj):
+        from .render import rule_reference
+        click.echo(rule_reference.render(_load_rules(obj["rules_path"])), nl=False)
+        return ExitCode.NO_FAULT
+
+    return app
 
 
 def _load_rules(path: str | None):
@@ -60,57 +95,34 @@ def _load_rules(path: str | None):
     return pack.load(path, set(BY_ID))
 
 
-@rules.command("list")
-@click.option("--lang", type=click.Choice(LANGS), help="Language of the titles.")
-@click.pass_obj
-def rules_list(obj, lang: str | None):
-    """One line per rule: code, side, severity, id, title."""
-    from .i18n import from_locale
-    lang = lang or from_locale()
-    for rule in _load_rules(obj["rules_path"]):
-        click.echo(f"{rule.code}  {rule.side:<8} {rule.severity:<8} {rule.id:<22} {rule.title[lang]}")
-    return ExitCode.NO_FAULT
-
-
-@rules.command("check")
-@click.argument("path", required=False)
-@click.pass_obj
-def rules_check(obj, path: str | None):
-    """Validate a rule file or folder (default: the shipped pack). Exit 78 when broken."""
-    loaded = _load_rules(path or obj["rules_path"])
-    click.echo(f"{len(loaded)} rules OK")
-    return ExitCode.NO_FAULT
-
-
-@rules.command("doc")
-@click.pass_obj
-def rules_doc(obj):
-    """Print the rule reference (Markdown) that docs/rules.md holds."""
-    from .render import rule_reference
-    click.echo(rule_reference.render(_load_rules(obj["rules_path"])), nl=False)
-    return ExitCode.NO_FAULT
+def _language(args: list[str]) -> str:
+    """--lang if given (and valid), else the locale: needed before click parses anything."""
+    for index, arg in enumerate(args):
+        value = arg.split("=", 1)[1] if arg.startswith("--lang=") else (
+            args[index + 1] if arg == "--lang" and index + 1 < len(args) else None)
+        if value in LANGS:
+            return value
+    return from_locale()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Every outcome becomes an exit code here, and only here."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    activate(_language(args))
     try:
-        code = app.main(args=args, prog_name="diagnose", standalone_mode=False)
+        code = build_app().main(args=args, prog_name="diagnose", standalone_mode=False)
         return int(code) if code is not None else ExitCode.NO_FAULT
     except click.exceptions.Exit as exc:      # --help, --version
         return exc.exit_code
-    except click.UsageError as exc:
-        exc.show()
-        return ExitCode.USAGE
     except click.ClickException as exc:
         exc.show()
         return ExitCode.USAGE
     except (click.exceptions.Abort, KeyboardInterrupt):
-        _stderr("diagnose: interrupted")
+        _stderr(_("diagnose: interrupted"))
         return ExitCode.INTERRUPTED
     except ConfigError as exc:
-        _stderr(f"diagnose: error: {exc}")
+        _stderr(_("diagnose: error: {error}").format(error=exc.localized()))
         return ExitCode.CONFIG
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet exit, e.g. `| head`
@@ -119,5 +131,6 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         else:
-            _stderr(f"diagnose: internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+            _stderr(_("diagnose: internal error: {error} (run with --debug for details)")
+                    .format(error=f"{type(exc).__name__}: {exc}"))
         return ExitCode.INTERNAL_ERROR

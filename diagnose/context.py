@@ -24,11 +24,15 @@ def has_raw_socket_privilege(root: Path = Path("/")) -> bool:
     return os.geteuid() == 0
 
 
+# System tools answer in English, whatever language the report is in, so they can be parsed.
+_C_LOCALE = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}
+
+
 def run_command(argv: list[str], timeout: float) -> subprocess.CompletedProcess | None:
     """Run a system tool; None when it is missing or does not finish in time."""
     try:
         return subprocess.run(argv, capture_output=True, text=True, timeout=max(timeout, 0.05),
-                              stdin=subprocess.DEVNULL, errors="replace")
+                              stdin=subprocess.DEVNULL, errors="replace", env=_C_LOCALE)
     except (OSError, subprocess.TimeoutExpired):
         return None
 

@@ -11,7 +11,7 @@ from .checks import ALL
 from .context import Context, has_raw_socket_privilege
 from .engine import judge, pack
 from .exit_codes import ExitCode, for_side
-from .i18n import from_locale, t
+from .i18n import N_, STATUS_NAMES, check_name, from_locale, t
 from .render import json_report, text
 from .report import build
 from .runner import Runner
@@ -34,7 +34,7 @@ def diagnose(*, as_json: bool, lang: str | None, profile_path: str | None,
     try:
         results = runner.run()
     except KeyboardInterrupt:
-        results, interrupted = runner.partial("interrupted"), True
+        results, interrupted = runner.partial(N_("interrupted")), True
     findings, verdict = judge.judge(rules, results, privileged=privileged, lang=lang,
                                     isp=profile["isp"])
     report = build(specs=ALL, results=results, findings=findings, verdict=verdict, started=started,
@@ -52,6 +52,6 @@ def _progress(lang: str):
         return None
 
     def show(check_id: str, result) -> None:
-        sys.stderr.write(f"  {t(lang, 'status_' + result.status.value):<8}{t(lang, 'check_' + check_id)}\n")
+        sys.stderr.write(f"  {t(lang, STATUS_NAMES[result.status.value]):<8}{check_name(lang, check_id)}\n")
         sys.stderr.flush()
     return show

@@ -26,8 +26,9 @@ class CheckResult:
     """One check's observation. Facts are plain JSON-able data; a missing fact means "not observed"."""
     status: Status
     facts: dict[str, Any] = field(default_factory=dict)
-    reason: str | None = None
+    reason: str | None = None          # English, marked N_(); {names} filled from reason_args
     duration_ms: int = 0
+    reason_args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from . import yamlfile
 from .errors import ConfigError
+from .i18n import N_
 
 # Domestic endpoints first (reachable in mainland China), global ones after.
 DEFAULT_PROFILE: dict[str, Any] = {
@@ -31,20 +32,21 @@ def _hostname(value: str) -> str | None:
     labels = value.rstrip(".").split(".")
     ok = value and len(value) <= 253 and all(
         0 < len(label) <= 63 and label.replace("-", "").isalnum() for label in labels)
-    return None if ok else "a DNS name"
+    return None if ok else N_("item {number} must be a DNS name")
 
 
 def _ip(value: str) -> str | None:
     try:
         ipaddress.ip_address(value)
     except ValueError:
-        return "an IP address"
+        return N_("item {number} must be an IP address")
     return None
 
 
 def _url(value: str) -> str | None:
     parts = urlsplit(value)
-    return None if parts.scheme in ("http", "https") and parts.hostname else "an http:// or https:// URL"
+    return None if parts.scheme in ("http", "https") and parts.hostname else N_(
+        "item {number} must be an http:// or https:// URL")
 
 
 _OPTIONAL_TEXT = "optional-text"
@@ -71,7 +73,7 @@ def load(path: str | None) -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError("a profile must be a mapping of keys", path=path, line=1)
+        raise ConfigError(N_("a profile must be a mapping of keys"), path=path, line=1)
     _merge(profile, data, _SCHEMA, (), path, lines)
     return profile
 
@@ -83,29 +85,29 @@ def _merge(target: dict, given: dict, schema: dict, prefix: tuple, path: str, li
         line = yamlfile.line_of(lines, key_path)
         if key not in schema:
             known = ", ".join(sorted(schema))
-            raise ConfigError(f"unknown key; expected one of: {known}", path=path, line=line,
-                              key=dotted)
+            raise ConfigError(N_("unknown key; expected one of: {known}"), path=path, line=line,
+                              key=dotted, known=known)
         rule = schema[key]
         if isinstance(rule, dict):
             if not isinstance(value, dict):
-                raise ConfigError("must be a mapping", path=path, line=line, key=dotted)
+                raise ConfigError(N_("must be a mapping"), path=path, line=line, key=dotted)
             _merge(target[key], value, rule, key_path, path, lines)
             continue
         kind, check_item = rule
         if kind == _OPTIONAL_TEXT:
             if value is not None and not isinstance(value, (str, int)):
-                raise ConfigError("must be text", path=path, line=line, key=dotted)
+                raise ConfigError(N_("must be text"), path=path, line=line, key=dotted)
             target[key] = None if value is None else str(value)
         elif kind is list:
             if not isinstance(value, list) or not value:
-                raise ConfigError("must be a non-empty list", path=path, line=line, key=dotted)
+                raise ConfigError(N_("must be a non-empty list"), path=path, line=line, key=dotted)
             for index, item in enumerate(value):
-                problem = "text" if not isinstance(item, str) else check_item(item)
+                problem = N_("item {number} must be text") if not isinstance(item, str) else check_item(item)
                 if problem:
-                    raise ConfigError(f"item {index + 1} must be {problem}", path=path,
+                    raise ConfigError(problem, path=path, number=index + 1,
                                       line=yamlfile.line_of(lines, key_path + (index,)), key=dotted)
             target[key] = list(value)
         else:
             if not isinstance(value, kind) or isinstance(value, bool):
-                raise ConfigError(f"must be {kind.__name__}", path=path, line=line, key=dotted)
+                raise ConfigError(N_("must be text"), path=path, line=line, key=dotted)
             target[key] = value

@@ -7,6 +7,7 @@ import uuid
 from typing import Any, Iterable, Mapping
 
 from . import __version__
+from .i18n import t
 from .model import CheckResult, CheckSpec, Finding, Verdict
 
 SCHEMA_VERSION = 1
@@ -28,7 +29,8 @@ def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
         "profile": profile_name,
         "interrupted": interrupted,
         "checks": [{"id": spec.id, "status": results[spec.id].status.value,
-                    "duration_ms": results[spec.id].duration_ms, "reason": results[spec.id].reason,
+                    "duration_ms": results[spec.id].duration_ms,
+                    "reason": _reason(results[spec.id], lang),
                     "facts": results[spec.id].facts}
                    for spec in specs if spec.id in results],
         "findings": [dataclasses.asdict(finding) for finding in findings],
@@ -36,3 +38,13 @@ def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
                     "title": verdict.title, "advice": verdict.advice, "ticket": verdict.ticket,
                     "confidence": verdict.confidence, "evidence": verdict.evidence},
     }
+
+
+def _reason(result: CheckResult, lang: str) -> str | None:
+    """A check's reason in the report's language, its {names} filled in."""
+    if result.reason is None:
+        return None
+    try:
+        return t(lang, result.reason, **result.reason_args)
+    except (KeyError, IndexError, ValueError):   # a reason with braces of its own
+        return result.reason

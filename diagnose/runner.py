@@ -8,6 +8,7 @@ import time
 from typing import Callable, Iterable
 
 from .context import Context
+from .i18n import N_
 from .model import CheckResult, CheckSpec, Status
 
 # Time kept back from the overall deadline so the report is still built and printed in time.
@@ -75,9 +76,10 @@ class Runner:
                 for check_id in [c for c, d in deadlines.items() if d <= now]:
                     del deadlines[check_id]
                     spec_timeout = next(s.timeout for s in self.specs if s.id == check_id)
-                    why = ("overall deadline reached" if now >= overall
-                           else f"no answer within {spec_timeout:g} s")
-                    self._finish(check_id, CheckResult(Status.TIMEOUT, reason=why))
+                    why = (N_("overall deadline reached") if now >= overall
+                           else N_("no answer within {seconds} s"))
+                    self._finish(check_id, CheckResult(Status.TIMEOUT, reason=why,
+                                                       reason_args={"seconds": f"{spec_timeout:g}"}))
         return self.results
 
     def partial(self, why: str) -> dict[str, CheckResult]:
@@ -92,7 +94,7 @@ class Runner:
         context = self.make_context(
             deadline=deadline, results={n: self.results[n] for n in spec.needs})
         if spec.privilege == "required" and not context.privileged:
-            self._finish(spec.id, CheckResult(Status.SKIPPED, reason="needs administrator rights"))
+            self._finish(spec.id, CheckResult(Status.SKIPPED, reason=N_("needs administrator rights")))
             return False
         thread = threading.Thread(target=_call, args=(spec, context, finished),
                                   name=f"check-{spec.id}", daemon=True)
@@ -112,5 +114,6 @@ def _call(spec: CheckSpec, context: Context, finished: queue.Queue) -> None:
         if not isinstance(result, CheckResult):
             raise TypeError(f"returned {type(result).__name__}, not CheckResult")
     except Exception as exc:  # a crashed check is a finding of its own, and the run goes on
-        result = CheckResult(Status.ERROR, reason=f"internal error: {type(exc).__name__}: {exc}")
+        result = CheckResult(Status.ERROR, reason=N_("internal error: {error}"),
+                             reason_args={"error": f"{type(exc).__name__}: {exc}"})
     finished.put((spec.id, result))

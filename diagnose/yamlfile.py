@@ -6,6 +6,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .i18n import N_
 
 Lines = dict[tuple, int]
 
@@ -21,10 +22,10 @@ def load(text: str, path: str) -> tuple[Any, Lines]:
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(f"not valid YAML: {exc.problem or exc.context}", path=path,
+        raise ConfigError(N_("not valid YAML: {problem}"), problem=exc.problem or exc.context, path=path,
                           line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", path=path) from None
+        raise ConfigError(N_("not valid YAML: {problem}"), problem=str(exc), path=path) from None
     finally:
         loader.dispose()
     return data, lines
@@ -35,9 +36,9 @@ def read(path: str) -> tuple[Any, Lines]:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except FileNotFoundError:
-        raise ConfigError("file not found", path=path) from None
+        raise ConfigError(N_("file not found"), path=path) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", path=path) from None
+        raise ConfigError(N_("cannot read: {problem}"), problem=str(exc), path=path) from None
     return load(text, path)
 
 
@@ -48,7 +49,7 @@ def _record_lines(node: yaml.Node, prefix: tuple, lines: Lines, path: str) -> No
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             if key in seen:
-                raise ConfigError("duplicate key", path=path, line=key_node.start_mark.line + 1,
+                raise ConfigError(N_("duplicate key"), path=path, line=key_node.start_mark.line + 1,
                                   key=".".join(map(str, prefix + (key,))))
             seen.add(key)
             lines[prefix + (key,)] = key_node.start_mark.line + 1

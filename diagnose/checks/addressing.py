@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 
+from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 
 APIPA = ipaddress.ip_network("169.254.0.0/16")
@@ -29,7 +30,7 @@ def run(ctx) -> CheckResult:
     interfaces = ctx.facts("interfaces")
     primary = interfaces.get("primary")
     if not primary:
-        return CheckResult(Status.SKIPPED, {"interface": None}, "no adapter to look at")
+        return CheckResult(Status.SKIPPED, {"interface": None}, N_("no adapter to look at"))
     v4, v6 = addresses(ctx.if_addrs().get(primary, []))
     usable = [a for a in v4 if ipaddress.ip_address(a["address"]) not in APIPA]
     facts = {
@@ -44,15 +45,16 @@ def run(ctx) -> CheckResult:
     if usable:
         return CheckResult(Status.OK, facts)
     facts["dhcp_probe"] = _dhcp_probe(ctx, primary, interfaces)
-    what = "only a self-assigned (169.254) address" if facts["apipa"] else "no IPv4 address"
-    return CheckResult(Status.PROBLEM, facts, f"{primary} has {what}")
+    reason = (N_("{interface} has only a self-assigned (169.254) address") if facts["apipa"]
+              else N_("{interface} has no IPv4 address"))
+    return CheckResult(Status.PROBLEM, facts, reason, reason_args={"interface": primary})
 
 
 def _dhcp_probe(ctx, interface: str, interfaces: dict) -> dict:
     if not ctx.privileged:
-        return {"outcome": "not_run", "reason": "needs administrator rights"}
+        return {"outcome": "not_run", "reason": N_("needs administrator rights")}
     if not (interfaces.get("primary_admin_up") and interfaces.get("primary_carrier")):
-        return {"outcome": "not_run", "reason": "adapter has no link"}
+        return {"outcome": "not_run", "reason": N_("adapter has no link")}
     from ..net import dhcp_probe
     return dhcp_probe.discover(interface, interfaces.get("primary_mac") or "",
                                timeout=ctx.budget(DHCP_PROBE_WAIT_S))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net import dnsquery, resolvconf
 
@@ -42,10 +43,13 @@ def run(ctx) -> CheckResult:
         "public_works": _works(queries, public),
     }
     if not configured:
-        return CheckResult(Status.PROBLEM, facts, config["error"] or "no DNS server configured")
+        if config["error"]:
+            return CheckResult(Status.PROBLEM, facts, N_("cannot read {file}"),
+                               reason_args={"file": "/etc/resolv.conf"})
+        return CheckResult(Status.PROBLEM, facts, N_("no DNS server configured"))
     if not facts["configured_works"]:
-        return CheckResult(Status.PROBLEM, facts,
-                           f"configured DNS ({', '.join(configured)}) does not resolve")
+        return CheckResult(Status.PROBLEM, facts, N_("configured DNS ({servers}) does not resolve"),
+                           reason_args={"servers": ", ".join(configured)})
     return CheckResult(Status.OK, facts)
 
 

@@ -1,6 +1,7 @@
 """gateway: does the default gateway answer? Neighbour entry, ICMP echo and TCP."""
 from __future__ import annotations
 
+from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net import reach
 
@@ -26,7 +27,7 @@ def neighbour(arp_table: str, address: str) -> dict:
 def run(ctx) -> CheckResult:
     gateway = ctx.facts("route").get("gateway")
     if not gateway:
-        return CheckResult(Status.SKIPPED, {"address": None}, "no default gateway")
+        return CheckResult(Status.SKIPPED, {"address": None}, N_("no default gateway"))
     answers = reach.host_answers(gateway, PROBE_PORTS, privileged=ctx.privileged, run=ctx.run,
                                  timeout=ctx.budget(PROBE_WAIT_S))
     try:
@@ -37,7 +38,8 @@ def run(ctx) -> CheckResult:
     answers["neighbour"] = arp
     if answers["reachable"]:
         return CheckResult(Status.OK, answers)
-    return CheckResult(Status.PROBLEM, answers, f"gateway {gateway} does not answer")
+    return CheckResult(Status.PROBLEM, answers, N_("gateway {gateway} does not answer"),
+                       reason_args={"gateway": gateway})
 
 
 CHECK = CheckSpec(id="gateway", summary="Default gateway: neighbour, ping, TCP", run=run,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 
 ARPHRD_ETHER, ARPHRD_PPP, ARPHRD_LOOPBACK, ARPHRD_NONE = 1, 512, 772, 65534
@@ -88,7 +89,8 @@ def run(ctx) -> CheckResult:
     try:
         names = sorted(os.listdir(base))
     except OSError as exc:
-        return CheckResult(Status.ERROR, reason=f"cannot list network adapters: {exc.strerror}")
+        return CheckResult(Status.ERROR, reason=N_("cannot list network adapters: {error}"),
+                           reason_args={"error": exc.strerror})
     names = [name for name in names if (base / name).is_dir()]
     links = {_read(base / name / "ifindex"): (name, _read(base / name / "iflink")) for name in names}
     adapters = [describe(name, base / name, links, ctx.driver(name)) for name in names]
@@ -106,11 +108,13 @@ def run(ctx) -> CheckResult:
         "primary_mac": primary["mac"] if primary else None,
     }
     if primary is None:
-        return CheckResult(Status.PROBLEM, facts, "no wired or Wi-Fi adapter found")
+        return CheckResult(Status.PROBLEM, facts, N_("no wired or Wi-Fi adapter found"))
     if not primary["admin_up"]:
-        return CheckResult(Status.PROBLEM, facts, f"{primary['name']} is disabled")
+        return CheckResult(Status.PROBLEM, facts, N_("{interface} is disabled"),
+                           reason_args={"interface": primary["name"]})
     if primary["carrier"] is False:
-        return CheckResult(Status.PROBLEM, facts, f"{primary['name']} has no link (cable or Wi-Fi)")
+        return CheckResult(Status.PROBLEM, facts, N_("{interface} has no link (cable or Wi-Fi)"),
+                           reason_args={"interface": primary["name"]})
     return CheckResult(Status.OK, facts)
 
 

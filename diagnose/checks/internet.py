@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit, urlunsplit
 
+from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net import dnsquery, reach, resolvconf
 
@@ -121,8 +122,8 @@ def run(ctx) -> CheckResult:
     }
     if facts["online"]:
         return CheckResult(Status.OK, facts)
-    outcomes = ", ".join(sorted({u["outcome"] for u in urls}))
-    return CheckResult(Status.PROBLEM, facts, f"no connectivity URL answered 204 ({outcomes})")
+    return CheckResult(Status.PROBLEM, facts, N_("no connectivity URL answered 204 ({outcomes})"),
+                       reason_args={"outcomes": ", ".join(sorted({u["outcome"] for u in urls}))})
 
 
 CHECK = CheckSpec(id="internet", summary="HTTP connectivity and reachability beyond the home",

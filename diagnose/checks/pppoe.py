@@ -8,6 +8,7 @@ import os
 import re
 import shlex
 
+from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 
 DIALER_PROCESSES = {"pppd", "pppoe", "pppoe-discovery"}
@@ -107,7 +108,7 @@ def run(ctx) -> CheckResult:
     facts["access_concentrator"] = next(
         (ac["name"] for ac in facts["discovery"].get("acs", []) if ac.get("name")), None)
     if facts["is_dialer"] and not session_up:
-        return CheckResult(Status.PROBLEM, facts, "this PC dials PPPoE but no session is up")
+        return CheckResult(Status.PROBLEM, facts, N_("this PC dials PPPoE but no session is up"))
     return CheckResult(Status.OK, facts)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
+from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net import reach
 
@@ -48,7 +49,8 @@ def run(ctx) -> CheckResult:
     facts["any_refusing"] = bool(refusing)
     if refusing:
         where = ", ".join(f"{p['host']}:{p['port']} ({p['connect']})" for p in refusing)
-        return CheckResult(Status.PROBLEM, facts, f"proxy does not accept connections: {where}")
+        return CheckResult(Status.PROBLEM, facts, N_("proxy does not accept connections: {proxies}"),
+                           reason_args={"proxies": where})
     return CheckResult(Status.OK, facts)
 
 

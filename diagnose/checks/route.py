@@ -5,6 +5,7 @@ import ipaddress
 import socket
 import struct
 
+from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 
 RTF_UP = 0x1
@@ -56,7 +57,8 @@ def run(ctx) -> CheckResult:
     try:
         v4 = ipv4_defaults(ctx.path("/proc/net/route").read_text())
     except OSError as exc:
-        return CheckResult(Status.ERROR, reason=f"cannot read the routing table: {exc.strerror}")
+        return CheckResult(Status.ERROR, reason=N_("cannot read the routing table: {error}"),
+                           reason_args={"error": exc.strerror})
     try:
         v6 = ipv6_defaults(ctx.path("/proc/net/ipv6_route").read_text())
     except OSError:
@@ -70,7 +72,7 @@ def run(ctx) -> CheckResult:
         "has_ipv6_default": bool(v6),
     }
     if best is None:
-        return CheckResult(Status.PROBLEM, facts, "no IPv4 default route")
+        return CheckResult(Status.PROBLEM, facts, N_("no IPv4 default route"))
     return CheckResult(Status.OK, facts)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..i18n import t
+from ..i18n import N_, t
 from ..model import CheckResult, Finding, Verdict
 from .conditions import MISSING, evaluate, lookup
 from .pack import PLACEHOLDER, Rule
@@ -55,7 +55,8 @@ def judge(rules: list[Rule], results: Mapping[str, CheckResult], *, privileged: 
 def _verdict(chosen, faults, results, privileged: bool, lang: str, isp) -> Verdict:
     if chosen is None:
         verdict = Verdict(side="unknown", code=FALLBACK_CODE, rule=FALLBACK_RULE,
-                          title=t(lang, "fallback_title"), advice=[t(lang, "fallback_advice")],
+                          title=t(lang, "No clear cause was found."),
+                          advice=[t(lang, "Restart the router and this computer, then run diagnose again.")],
                           confidence="low")
     else:
         rule, evidence = chosen
@@ -69,11 +70,12 @@ def _verdict(chosen, faults, results, privileged: bool, lang: str, isp) -> Verdi
         verdict.confidence = _LOWER[verdict.confidence]
     if not privileged and verdict.side != "none":
         verdict.confidence = _LOWER[verdict.confidence]
-        verdict.advice.append(t(lang, "sharper_as_admin"))
+        verdict.advice.append(t(lang, "Run diagnose again as administrator (sudo) for a sharper answer."))
     if verdict.side in ("account", "line", "isp"):
-        who = isp.get("name") or t(lang, "your_operator")
+        who = isp.get("name") or t(lang, "your operator")
         if isp.get("hotline"):
             who = f"{who} ({isp['hotline']})"
-        key = "call_operator_account" if verdict.side == "account" else "call_operator"
-        verdict.advice.append(t(lang, key, isp=who, code=verdict.code))
+        call = (N_("Call {isp} about your account and read out the code {code}.")
+                if verdict.side == "account" else N_("Call {isp} and read out the code {code}."))
+        verdict.advice.append(t(lang, call, isp=who, code=verdict.code))
     return verdict

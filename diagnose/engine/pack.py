@@ -9,6 +9,7 @@ from typing import Any
 from .. import yamlfile
 from ..errors import ConfigError
 from ..model import CONFIDENCES, SEVERITIES, SIDES
+from ..i18n import N_
 from .conditions import ConditionError, Node, parse
 
 LANGS = ("en", "zh_CN")
@@ -54,11 +55,11 @@ def load(path: str | Path | None, known_checks: set[str]) -> list[Rule]:
     if path.is_dir():
         files = sorted(path.glob("*.yaml"))
         if not files:
-            raise ConfigError("no *.yaml rule files here", path=str(path))
+            raise ConfigError(N_("no *.yaml rule files here"), path=str(path))
     elif path.exists():
         files = [path]
     else:
-        raise ConfigError("rule file or directory not found", path=str(path))
+        raise ConfigError(N_("rule file or directory not found"), path=str(path))
     rules: list[Rule] = []
     seen_ids: dict[str, str] = {}
     seen_codes: dict[str, str] = {}
@@ -77,7 +78,7 @@ def load(path: str | Path | None, known_checks: set[str]) -> list[Rule]:
 def load_file(file: Path, known_checks: set[str]) -> list[Rule]:
     data, lines = yamlfile.read(str(file))
     if not isinstance(data, list):
-        raise ConfigError("a rule file is a list of rules", path=str(file), line=1)
+        raise ConfigError(N_("a rule file is a list of rules"), path=str(file), line=1)
     return [_rule(item, index, str(file), lines, known_checks) for index, item in enumerate(data)]
 
 

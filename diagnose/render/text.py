@@ -4,7 +4,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from ..i18n import t
+from ..i18n import CONFIDENCE_NAMES, STATUS_NAMES, check_name, t
 
 _COLOURS = {"ok": "32", "problem": "31", "skipped": "2", "error": "35", "timeout": "33"}
 _SIDE_COLOUR = {"none": "32", "user": "33", "home": "33", "unknown": "35"}
@@ -28,30 +28,30 @@ def render(report: dict[str, Any], *, colour: bool = False) -> str:
     verdict = report["verdict"]
     lines = []
     if report.get("interrupted"):
-        lines.append(t(lang, "interrupted"))
+        lines.append(t(lang, "Interrupted: the report below is partial."))
     headline = f"[{verdict['code']}] {verdict['title']}"
     lines.append(_paint(headline, "1;" + _SIDE_COLOUR.get(verdict["side"], "31"), colour))
     lines.append("")
-    lines.append(t(lang, "what_to_do"))
+    lines.append(t(lang, "What to do:"))
     lines.extend(f"  {n}. {step}" for n, step in enumerate(verdict["advice"], 1))
     others = [f for f in report["findings"] if f["rule"] != verdict["rule"]]
     if others:
         lines.append("")
-        lines.append(t(lang, "findings"))
+        lines.append(t(lang, "Also found:"))
         for finding in others:
-            after = (" " + t(lang, "consequence", rule=finding["consequence_of"])
+            after = (" " + t(lang, "(follows from {rule})", rule=finding["consequence_of"])
                      if finding["consequence_of"] else "")
             lines.append(f"  [{finding['code']}] {finding['title']}{after}")
     lines.append("")
-    lines.append(t(lang, "checks"))
-    names = {c["id"]: t(lang, f"check_{c['id']}") for c in report["checks"]}
+    lines.append(t(lang, "Checks:"))
+    names = {c["id"]: check_name(lang, c["id"]) for c in report["checks"]}
     width = max((_width(name) for name in names.values()), default=8)
     for check in report["checks"]:
-        status = _pad(t(lang, f"status_{check['status']}"), 8)
+        status = _pad(t(lang, STATUS_NAMES[check["status"]]), 8)
         line = f"  {_paint(status, _COLOURS[check['status']], colour)}{_pad(names[check['id']], width)}"
         lines.append(f"{line}  {check['reason']}" if check["reason"] else line.rstrip())
     lines.append("")
-    confidence = t(lang, f"confidence_{verdict['confidence']}")
-    lines.append(t(lang, "confidence", confidence=confidence)
-                 + (f"  {t(lang, 'ticket_yes')}" if verdict["ticket"] else ""))
+    confidence = t(lang, CONFIDENCE_NAMES[verdict["confidence"]])
+    lines.append(t(lang, "Confidence: {confidence}", confidence=confidence)
+                 + (f"  {t(lang, 'A ticket for the operator is warranted.')}" if verdict["ticket"] else ""))
     return "\n".join(lines) + "\n"

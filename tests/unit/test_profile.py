@@ -35,7 +35,7 @@ def test_given_keys_replace_defaults_and_others_stay(tmp_path):
     ("probes:\n  connectivity_urls: [ftp://x/]\n", 2, "probes.connectivity_urls", "http"),
     ("isp: 10000\n", 1, "isp", "mapping"),
     ("isp: {name: [1]}\n", 1, "isp.name", "text"),
-    ("name: 5\n", 1, "name", "must be str"),
+    ("name: 5\n", 1, "name", "must be text"),
 ])
 def test_bad_profile_is_named(tmp_path, text, line, key, words):
     with pytest.raises(ConfigError) as caught:
