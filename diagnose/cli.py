@@ -86,6 +86,36 @@ def build_app() -> click.Group:
         click.echo(rule_reference.render(_load_rules(obj["rules_path"])), nl=False)
         return ExitCode.NO_FAULT
 
+    @app.command(help=_("Explain a verdict code for hotline staff: meaning, how to confirm, "
+                         "what to tell the subscriber, when to open a ticket."))
+    @click.argument("code")
+    @click.pass_obj
+    def explain(obj, code: str):
+        from .render import phone
+        wanted = code.strip().upper()
+        rule = next((r for r in _load_rules(obj["rules_path"]) if r.code == wanted), None)
+        if rule is None:
+            raise click.UsageError(_("unknown code {code}; see: diagnose rules list").format(code=code))
+        click.echo(phone.explain(rule, obj["lang"]), nl=False)
+        return ExitCode.NO_FAULT
+
+    @app.command(help=_("Turn a digest read out by a subscriber back into the diagnosis."))
+    @click.argument("digest", nargs=-1, required=True)
+    @click.pass_obj
+    def decode(obj, digest: tuple[str, ...]):
+        from . import digest as digests
+        from .render import phone
+        try:
+            summary = digests.decode(" ".join(digest))
+        except digests.DigestError as exc:
+            message = (_("the digest is mistyped (its check character does not match): "
+                         "ask the subscriber to read it again") if str(exc) == digests.MISTYPED
+                       else _("not a valid digest: {detail}").format(detail=exc))
+            raise click.UsageError(message) from None
+        rule = next((r for r in _load_rules(obj["rules_path"]) if r.code == summary["code"]), None)
+        click.echo(phone.decoded(summary, rule, obj["lang"]), nl=False)
+        return ExitCode.NO_FAULT
+
     return app
 
 

@@ -7,6 +7,7 @@ import uuid
 from typing import Any, Iterable, Mapping
 
 from . import __version__
+from . import digest
 from .i18n import t
 from .model import CheckResult, CheckSpec, Finding, Verdict
 
@@ -17,7 +18,7 @@ def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
           findings: list[Finding], verdict: Verdict, started: datetime.datetime,
           duration_ms: int, privileged: bool, lang: str, profile_name: str,
           interrupted: bool = False) -> dict[str, Any]:
-    return {
+    report = {
         "schema_version": SCHEMA_VERSION,
         "id": str(uuid.uuid4()),
         "tool": {"name": "diagnose", "version": __version__},
@@ -38,6 +39,8 @@ def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
                     "title": verdict.title, "advice": verdict.advice, "ticket": verdict.ticket,
                     "confidence": verdict.confidence, "evidence": verdict.evidence},
     }
+    report["digest"] = digest.encode(report)
+    return report
 
 
 def _reason(result: CheckResult, lang: str) -> str | None:

@@ -54,4 +54,5 @@ def render(report: dict[str, Any], *, colour: bool = False) -> str:
     confidence = t(lang, CONFIDENCE_NAMES[verdict["confidence"]])
     lines.append(t(lang, "Confidence: {confidence}", confidence=confidence)
                  + (f"  {t(lang, 'A ticket for the operator is warranted.')}" if verdict["ticket"] else ""))
+    lines.append(t(lang, "Digest (read it out on the phone): {digest}", digest=report["digest"]))
     return "\n".join(lines) + "\n"

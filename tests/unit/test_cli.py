@@ -140,3 +140,36 @@ def test_chinese_check_lines_align_by_display_width(run):
     names = ["路由", "网卡", "IP 地址", "网关", "DNS", "互联网", "代理", "PPPoE 拨号"]
     assert len(lines) == len(names) and not any(line.endswith(" ") for line in lines)
     assert len({_width(line[:line.index(name)]) for line, name in zip(lines, names)}) == 1
+
+
+def test_digest_from_the_text_round_trips_through_decode(run):
+    changes = {"internet": {"online": False, "any_target_reachable": False}, "dns": {"public_works": False}}
+    _, out, _ = run(["--json"], changes)
+    report = json.loads(out)
+    _, text, _ = run([], changes)
+    digest = text.strip().splitlines()[-1].rsplit(" ", 1)[-1]
+    assert len(digest.replace("-", "")) <= 16
+    code, decoded, _ = run(["decode", digest.lower().replace("-", " ")])
+    assert code == 0 and decoded.startswith("[L23] ")
+    for check in report["checks"]:
+        assert f"{check['status']}" in decoded
+    assert report["digest"].split("-")[0][0] == digest[0]
+
+
+def test_mistyped_digest_is_said_so(run):
+    _, out, _ = run(["--json"])
+    digest = json.loads(out)["digest"]
+    wrong = digest[:-1] + ("0" if digest[-1] != "0" else "1")
+    code, _, err = run(["decode", wrong])
+    assert code == 2 and "mistyped" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("lang, words", [("en", "How to confirm"), ("zh_CN", "确认方法")])
+def test_explain_a_code(run, lang, words):
+    code, out, _ = run(["--lang", lang, "explain", "l22"])
+    assert code == 0 and out.startswith("[L22] ") and words in out and "{" not in out
+
+
+def test_explain_an_unknown_code(run):
+    code, _, err = run(["explain", "Q99"])
+    assert code == 2 and "Q99" in err

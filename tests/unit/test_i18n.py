@@ -82,7 +82,7 @@ def test_check_reasons_are_marked_for_translation():
 
 ALLOWED_LATIN = {"diagnose", "json", "yaml", "pppoe", "sudo", "debug", "zh_cn", "en", "dns",
                  "lang", "profile", "rules", "timeout", "login", "help", "version", "bogus",
-                 "check", "list", "doc", "docs", "markdown", "md"}  # command names, formats, paths
+                 "check", "list", "doc", "docs", "markdown", "md", "explain", "decode"}  # commands, formats
 
 
 @pytest.mark.parametrize("args", [["--help"], ["rules", "--help"], ["--bogus"], ["--timeout", "x"],

@@ -1,0 +1,201 @@
+"""The report digest: a short code a subscriber without internet reads out on the phone.
+
+It carries the verdict code, its confidence, the privileged flag and every check's status, so the
+hotline engineer can decode the whole outcome on their machine: ``decode(encode(report))``.
+
+Written in Crockford base32 (digits and letters without I, L, O, U), 5 bits a character, in
+groups of 4: ``1G28-001A-G3`` (L23). The bits, most significant first:
+
+    bits  field
+    5     version (the whole first character, 1..31): fixes the check table, hence the length
+    3     verdict side letter: index in "NUHALSX"
+    3     verdict first digit minus 2 (digits are 2..9)
+    3     verdict second digit minus 2
+    2     confidence: high 0, medium 1, low 2
+    1     privileged
+    3     per check of the version's table, in CHECK_ORDER: ok 0, problem 1, skipped 2,
+          error 3, timeout 4, absent 5
+    0..4  zero padding to a whole character
+    5     check character
+
+Version 1 (8 checks) is 10 characters; a 16-check table would be 14 (at most 16 allowed).
+
+Check character: the symbols s_0..s_n (s_n the check) are the coefficients of a polynomial over
+GF(32) = GF(2)[x]/(x^5+x^2+1) that must vanish at alpha = x: sum of s_i * alpha^(n-i) = 0.
+Changing one symbol by e != 0 changes the sum by e * alpha^k != 0. Swapping a != b at distance
+d changes it by (a+b) * alpha^k * (1 + alpha^d), non-zero for 0 < d < 31 since alpha has order 31.
+So every single substitution and every transposition (adjacent or not) in 16 characters is caught.
+A dropped or extra character changes the length, which the version fixes.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+READING_MISTAKES = {"O": "0", "I": "1", "L": "1"}
+DASHES = "-\u2010\u2011\u2012\u2013\u2014"  # also the dashes word processors put in
+GROUP = 4
+SYMBOL_BITS = 5
+MAX_LENGTH = 16  # characters, check character included, dashes not
+MAX_CHECKS = 16
+POLY = 0b100101  # x^5 + x^2 + 1, primitive: alpha = x has order 31
+
+SIDE_LETTERS = "NUHALSX"  # same as diagnose.engine.pack.SIDE_LETTER, kept here: format is frozen
+SIDE_NAMES = {"N": "none", "U": "user", "H": "home", "A": "account", "L": "line", "S": "isp",
+              "X": "unknown"}
+CODE_DIGITS = "23456789"
+CODE = re.compile(r"[NUHALSX][2-9]{2}")  # includes the fallback X99
+CONFIDENCES = ("high", "medium", "low")
+ABSENT = "absent"  # the check is in the table but not in the report
+STATUSES = ("ok", "problem", "skipped", "error", "timeout", ABSENT)
+STATUS_BITS = 3
+FIELDS = (("side", 3), ("digit1", 3), ("digit2", 3), ("confidence", 2), ("privileged", 1))
+
+# Append-only. To add a check: append its id here and add a version with the new count below;
+# never reorder, rename or remove, so that old digests keep their meaning.
+CHECK_ORDER = ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe")
+# Digest version -> how many leading entries of CHECK_ORDER it carries. encode() uses the newest.
+TABLE_SIZE = {1: 8}
+
+MISTYPED = "mistyped: check character does not match"
+_VALUE = {char: value for value, char in enumerate(ALPHABET)}
+_VALUE.update({wrong: _VALUE[right] for wrong, right in READING_MISTAKES.items()})
+
+
+class DigestError(ValueError):
+    """A digest that cannot be written or read; the message says why, for a person."""
+
+
+def encode(report: dict[str, Any]) -> str:
+    """The digest of a report (docs/report.schema.json), e.g. ``1G28-001A-G3``.
+
+    Checks in the report that are not in the version's table are ignored by the digest; checks
+    in the table that the report lacks are encoded as "absent".
+    """
+    verdict = report["verdict"]
+    code, confidence, privileged = verdict["code"], verdict["confidence"], report["privileged"]
+    if not isinstance(code, str) or not CODE.fullmatch(code):
+        raise DigestError(f"cannot encode verdict code {code!r}: expected e.g. L23")
+    if confidence not in CONFIDENCES:
+        raise DigestError(f"cannot encode confidence {confidence!r}")
+    if not isinstance(privileged, bool):
+        raise DigestError(f"cannot encode privileged {privileged!r}: expected true or false")
+    reported: dict[str, str] = {}
+    for check in report["checks"]:
+        if check["status"] not in STATUSES or check["status"] == ABSENT:
+            raise DigestError(f"cannot encode status {check['status']!r} of check {check['id']!r}")
+        reported.setdefault(check["id"], check["status"])
+
+    version = max(TABLE_SIZE)
+    values = {"side": SIDE_LETTERS.index(code[0]), "digit1": CODE_DIGITS.index(code[1]),
+              "digit2": CODE_DIGITS.index(code[2]), "confidence": CONFIDENCES.index(confidence),
+              "privileged": int(privileged)}
+    values.update({check: STATUSES.index(reported.get(check, ABSENT))
+                   for check in _table(version)})
+    number = 0
+    for name, width in _layout(version):
+        number = number << width | values[name]
+    count = _length(version) - 2
+    number <<= count * SYMBOL_BITS - _bits(version)  # padding
+    symbols = [version] + [number >> (SYMBOL_BITS * i) & 31 for i in reversed(range(count))]
+    symbols.append(_check_symbol(symbols))
+    text = "".join(ALPHABET[s] for s in symbols)
+    return "-".join(text[i:i + GROUP] for i in range(0, len(text), GROUP))
+
+
+def decode(text: str) -> dict[str, Any]:
+    """What a digest says: version, code, side, confidence, privileged, checks {id: status}.
+
+    Accepts the usual reading mistakes: lower case, O for 0, I or L for 1, spaces, missing or
+    extra dashes. Raises DigestError, and nothing else, for anything that is not a valid digest.
+    """
+    symbols = _symbols(text)
+    if not symbols:
+        raise DigestError("empty digest")
+    version, known = symbols[0], symbols[0] in TABLE_SIZE
+    if known and len(symbols) != _length(version):
+        raise DigestError(f"wrong length: a version {version} digest has {_length(version)} "
+                          f"characters, got {len(symbols)}")
+    if len(symbols) > MAX_LENGTH:
+        raise DigestError(f"wrong length: a digest has at most {MAX_LENGTH} characters, "
+                          f"got {len(symbols)}")
+    if _syndrome(symbols) != 0:
+        raise DigestError(MISTYPED)
+    if not known:
+        raise DigestError(f"unknown digest version {version}: this diagnose reads up to version "
+                          f"{max(TABLE_SIZE)}; a newer one may read it")
+
+    number = 0
+    for symbol in symbols[1:-1]:
+        number = number << SYMBOL_BITS | symbol
+    padding = (len(symbols) - 2) * SYMBOL_BITS - _bits(version)
+    if number & ((1 << padding) - 1):
+        raise DigestError("invalid digest: padding bits are not zero")
+    number >>= padding
+    values = {}
+    for name, width in reversed(_layout(version)):
+        values[name], number = number & ((1 << width) - 1), number >> width
+
+    def pick(name: str, table: str | tuple[str, ...]) -> str:
+        if values[name] >= len(table):
+            raise DigestError(f"invalid digest: no {name} number {values[name]}")
+        return table[values[name]]
+
+    code = pick("side", SIDE_LETTERS) + pick("digit1", CODE_DIGITS) + pick("digit2", CODE_DIGITS)
+    return {"version": version, "code": code, "side": SIDE_NAMES[code[0]],
+            "confidence": pick("confidence", CONFIDENCES), "privileged": bool(values["privileged"]),
+            "checks": {check: pick(check, STATUSES) for check in _table(version)}}
+
+
+def _table(version: int) -> tuple[str, ...]:
+    """The checks a version carries, in order."""
+    return CHECK_ORDER[:TABLE_SIZE[version]]
+
+
+def _layout(version: int) -> tuple[tuple[str, int], ...]:
+    """(field, bits) after the version character, most significant first."""
+    return FIELDS + tuple((check, STATUS_BITS) for check in _table(version))
+
+
+def _bits(version: int) -> int:
+    return sum(width for _, width in _layout(version))
+
+
+def _length(version: int) -> int:
+    """Characters of a digest of this version: version, payload, check character."""
+    return 1 + -(-_bits(version) // SYMBOL_BITS) + 1
+
+
+def _symbols(text: str) -> list[int]:
+    """The symbol values of a typed digest, forgiving reading mistakes and separators."""
+    if not isinstance(text, str):
+        raise DigestError("a digest is text")
+    symbols = []
+    for char in text:
+        if char.isspace() or char in DASHES:
+            continue
+        value = _VALUE.get(char.upper() if char.isascii() else char)
+        if value is None:
+            raise DigestError(f"unknown character {char!r}: a digest has digits and letters, no U")
+        symbols.append(value)
+    return symbols
+
+
+def _times_alpha(value: int) -> int:
+    """value * alpha in GF(32)."""
+    value <<= 1
+    return value ^ POLY if value & 32 else value
+
+
+def _syndrome(symbols: list[int]) -> int:
+    """sum of s_i * alpha^(n-i) over GF(32) (Horner); zero for a valid digest."""
+    total = 0
+    for symbol in symbols:
+        total = _times_alpha(total) ^ symbol
+    return total
+
+
+def _check_symbol(symbols: list[int]) -> int:
+    """The symbol c that makes _syndrome(symbols + [c]) zero."""
+    return _times_alpha(_syndrome(symbols))

@@ -1,0 +1,233 @@
+"""The report digest: round trip, golden strings, error detection, reading mistakes."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from diagnose import digest
+from diagnose.digest import ALPHABET, MISTYPED, DigestError, decode, encode
+from diagnose.engine import judge, pack
+
+REPORTED = ("ok", "problem", "skipped", "error", "timeout")
+FUTURE = ("router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6", "check15", "check16")
+
+
+def make(code, confidence="high", privileged=False, checks=()):
+    return {"privileged": privileged, "verdict": {"code": code, "confidence": confidence},
+            "checks": [{"id": check, "status": status} for check, status in checks]}
+
+
+codes = st.builds(lambda side, d1, d2: side + d1 + d2, st.sampled_from("NUHALSX"),
+                  st.sampled_from("23456789"), st.sampled_from("23456789"))
+reports = st.builds(
+    make, codes, st.sampled_from(["high", "medium", "low"]), st.booleans(),
+    st.lists(st.tuples(st.sampled_from(digest.CHECK_ORDER + ("modem", "not_a_check")),
+                       st.sampled_from(REPORTED)), unique_by=lambda c: c[0]))
+
+
+def expected(report):
+    statuses = {c["id"]: c["status"] for c in report["checks"]}
+    code = report["verdict"]["code"]
+    return {"version": max(digest.TABLE_SIZE), "code": code, "side": digest.SIDE_NAMES[code[0]],
+            "confidence": report["verdict"]["confidence"], "privileged": report["privileged"],
+            "checks": {c: statuses.get(c, "absent") for c in digest._table(max(digest.TABLE_SIZE))}}
+
+
+GOLDEN = [
+    (make("L23", "high", True, [(c, "ok") for c in ("route", "interfaces", "addressing", "gateway",
+                                                    "dns")] + [("internet", "problem"),
+                                                               ("proxy", "skipped")]),
+     "1G28-001A-G3"),
+    (make("X99", "low", False, [("route", "timeout"), ("dns", "error"), ("wifi", "ok")]),
+     "1VZ4-PTXP-G0"),
+    (make("N22", "medium", False, [(c, "ok") for c in digest.CHECK_ORDER]), "100G-0000-0B"),
+]
+
+
+@settings(max_examples=500)
+@given(reports)
+def test_round_trip(report):
+    text = encode(report)
+    assert decode(text) == expected(report)
+    assert all(len(group) <= 4 for group in text.split("-"))
+    assert set(text.replace("-", "")) <= set(ALPHABET)
+
+
+@pytest.mark.parametrize("report, text", GOLDEN)
+def test_golden(report, text):
+    """A change here means old digests read differently: add a version instead."""
+    assert encode(report) == text
+    assert decode(text) == expected(report)
+
+
+def test_checks_outside_the_table_are_ignored():
+    report = make("U27", checks=[("route", "ok"), ("wifi", "problem")])
+    assert encode(report) == encode(make("U27", checks=[("route", "ok")]))
+
+
+def test_fallback_and_all_rule_codes_encode():
+    assert decode(encode(make(judge.FALLBACK_CODE)))["code"] == "X99"
+    for code in ("".join(c) for c in itertools.product("ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                                                      "0123456789", "0123456789")):
+        assert bool(digest.CODE.fullmatch(code)) == bool(pack.CODE.match(code)), code
+
+
+def test_side_names_match_the_rule_pack():
+    assert {name: letter for letter, name in digest.SIDE_NAMES.items()} == pack.SIDE_LETTER
+    assert set(digest.SIDE_LETTERS) == set(digest.SIDE_NAMES)
+
+
+@pytest.mark.parametrize("report", [
+    make("L11"), make("L23\n"), make("Z23"), make(None), make("L23", confidence="sure"),
+    make("L23", privileged="yes"), make("L23", checks=[("route", "absent")]),
+    make("L23", checks=[("route", "fine")]),
+])
+def test_encode_rejects_what_it_cannot_carry(report):
+    with pytest.raises(DigestError):
+        encode(report)
+
+
+# Error detection ----------------------------------------------------------------------------
+
+def test_check_character_detects_every_error_algebraically():
+    """The syndrome is linear, so an error is caught on every digest iff its pattern alone has a
+    non-zero syndrome. Exhaustive over every length up to 16: substitutions, and transpositions
+    of any two positions (adjacent ones included)."""
+    for length in range(2, digest.MAX_LENGTH + 1):
+        for pos, e in itertools.product(range(length), range(1, 32)):
+            pattern = [0] * length
+            pattern[pos] = e
+            assert digest._syndrome(pattern) != 0, (length, pos, e)
+        for i, j in itertools.combinations(range(length), 2):
+            for e in range(1, 32):  # swapping a != b adds a^b at both places
+                pattern = [0] * length
+                pattern[i] = pattern[j] = e
+                assert digest._syndrome(pattern) != 0, (length, i, j, e)
+
+
+@settings(max_examples=200)
+@given(reports)
+def test_every_substitution_is_rejected(report):
+    text = encode(report).replace("-", "")
+    for pos, char in itertools.product(range(len(text)), ALPHABET):
+        if char != text[pos]:
+            with pytest.raises(DigestError) as caught:
+                decode(text[:pos] + char + text[pos + 1:])
+            assert pos == 0 or str(caught.value) == MISTYPED
+
+
+@settings(max_examples=200)
+@given(reports)
+def test_every_adjacent_transposition_is_rejected(report):
+    text = encode(report)  # with dashes: a swap across a dash is a swap of the plain text too
+    plain = text.replace("-", "")
+    for pos in range(len(plain) - 1):
+        if plain[pos] != plain[pos + 1]:
+            swapped = plain[:pos] + plain[pos + 1] + plain[pos] + plain[pos + 2:]
+            with pytest.raises(DigestError) as caught:
+                decode(swapped)
+            assert pos == 0 or str(caught.value) == MISTYPED
+
+
+@settings(max_examples=100)
+@given(reports, st.data())
+def test_dropped_or_extra_character_is_rejected(report, data):
+    plain = encode(report).replace("-", "")
+    pos = data.draw(st.integers(0, len(plain)))
+    with pytest.raises(DigestError):
+        decode(plain[:pos] + data.draw(st.sampled_from(ALPHABET)) + plain[pos:])
+    with pytest.raises(DigestError):
+        decode(plain[:min(pos, len(plain) - 1)] + plain[min(pos, len(plain) - 1) + 1:])
+
+
+def test_error_messages():
+    text = GOLDEN[0][1]
+    wrong = text[:-1] + ("0" if text[-1] != "0" else "1")
+    with pytest.raises(DigestError, match="^mistyped: check character does not match$"):
+        decode(wrong)
+    with pytest.raises(DigestError, match="unknown character 'U'"):
+        decode(text.replace("G", "U", 1))
+    with pytest.raises(DigestError, match="unknown character '\\*'"):
+        decode(text + "*")
+    with pytest.raises(DigestError, match="version 1 digest has 10 characters, got 9"):
+        decode(text[:-1])
+    with pytest.raises(DigestError, match="empty"):
+        decode(" - ")
+    with pytest.raises(DigestError, match="at most 16"):
+        decode("Z" * 17)
+    future = [7] + [0] * 8
+    with pytest.raises(DigestError, match="unknown digest version 7"):
+        decode("".join(ALPHABET[s] for s in future + [digest._check_symbol(future)]))
+    bad_status = [1] + [31] * 8  # valid check character, but side 7 / status 7 mean nothing
+    with pytest.raises(DigestError, match="invalid digest"):
+        decode("".join(ALPHABET[s] for s in bad_status + [digest._check_symbol(bad_status)]))
+    with pytest.raises(DigestError):
+        decode(None)
+
+
+@settings(max_examples=1000)
+@given(st.one_of(st.text(), st.text(alphabet=ALPHABET + "OILoilu -*\n\u2013"),
+                 st.lists(st.integers(0, 31), max_size=18).map(
+                     lambda s: "".join(ALPHABET[v] for v in s + [digest._check_symbol(s)]))))
+def test_any_text_decodes_or_raises_digest_error(text):
+    try:
+        result = decode(text)
+    except DigestError as error:
+        assert str(error)
+    else:
+        assert set(result) == {"version", "code", "side", "confidence", "privileged", "checks"}
+
+
+# Reading mistakes ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("typed", ["1g28001ag3", "IG28-OOIA-G3", "lG28 00lA G3", "1G-28-0-01AG3-",
+                                   " 1g28\u2013O01a\u2013g3 ", "1G2800IAG3"])
+def test_reading_mistakes_are_accepted(typed):
+    assert decode(typed) == decode(GOLDEN[0][1])
+
+
+@settings(max_examples=300)
+@given(reports, st.data())
+def test_reading_mistakes_never_change_the_meaning(report, data):
+    text = encode(report)
+    misread = {"0": "0Oo", "1": "1IiLl"}
+    typed = ""
+    for char in text.replace("-", ""):
+        char = data.draw(st.sampled_from(misread.get(char, char + char.lower())))
+        typed += char + data.draw(st.sampled_from(["", "", " ", "-", "--", " - "]))
+    assert decode(typed) == decode(text)
+
+
+# Versions and growth ------------------------------------------------------------------------
+
+def test_table_is_append_only_and_fits():
+    versions = sorted(digest.TABLE_SIZE)
+    assert versions == list(range(1, len(versions) + 1))
+    sizes = [digest.TABLE_SIZE[v] for v in versions]
+    assert sizes == sorted(sizes) and sizes[-1] <= len(digest.CHECK_ORDER) <= digest.MAX_CHECKS
+    assert len(set(digest.CHECK_ORDER)) == len(digest.CHECK_ORDER)
+    assert digest.CHECK_ORDER[:8] == ("route", "interfaces", "addressing", "gateway", "dns",
+                                      "internet", "proxy", "pppoe")  # version 1: frozen
+    assert all(digest._length(v) <= digest.MAX_LENGTH for v in versions)
+
+
+@settings(max_examples=200)
+@given(reports, st.lists(st.sampled_from(REPORTED), min_size=len(FUTURE), max_size=len(FUTURE)))
+def test_sixteen_checks_fit_and_old_digests_keep_their_meaning(report, future_statuses):
+    old = [(report, encode(report)) for report, _ in GOLDEN] + [(report, encode(report))]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(digest, "CHECK_ORDER", digest.CHECK_ORDER + FUTURE)
+        patch.setattr(digest, "TABLE_SIZE", {**digest.TABLE_SIZE, 2: 16})
+        assert len(digest.CHECK_ORDER) == digest.MAX_CHECKS
+        for old_report, text in old:  # a version 1 digest still reads as before
+            assert decode(text)["version"] == 1
+            assert decode(text)["checks"] == {c: {x["id"]: x["status"]
+                                                  for x in old_report["checks"]}.get(c, "absent")
+                                              for c in digest.CHECK_ORDER[:8]}
+        report = dict(report, checks=report["checks"] + [
+            {"id": c, "status": s} for c, s in zip(FUTURE, future_statuses)])
+        text = encode(report)
+        assert text[0] == "2" and len(text.replace("-", "")) <= 16
+        assert decode(text) == expected(report)
