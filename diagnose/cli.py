@@ -9,7 +9,7 @@ from gettext import gettext as _
 import click
 
 from . import __version__
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 from .exit_codes import ExitCode
 from .i18n import LANGS, activate, from_locale
 
@@ -44,17 +44,29 @@ def build_app() -> click.Group:
     @click.option("--pppoe-login", is_flag=True,
                   help=_("As administrator, try a PPPoE login with the dialer's credentials "
                          "(a second session may be refused)."))
+    @click.option("--only", metavar=_("CHECK[,CHECK]"),
+                  help=_("Run only these checks (and the checks they need)."))
+    @click.option("--skip", metavar=_("CHECK[,CHECK]"), help=_("Leave these checks out."))
+    @click.option("-q", "--quiet", is_flag=True, help=_("Print the verdict line only."))
+    @click.option("-v", "--verbose", is_flag=True, help=_("Print each check's facts too."))
+    @click.option("--no-redact", is_flag=True,
+                  help=_("Keep MAC and public addresses, names and user names in the report "
+                         "(for an engineer at this machine)."))
     @click.option("--debug", is_flag=True, help=_("Show tracebacks of internal errors."))
     @click.version_option(__version__, prog_name="diagnose")
     @click.pass_context
     def app(ctx: click.Context, as_json: bool, lang: str | None, profile_path: str | None,
-            rules_path: str | None, timeout: float, pppoe_login: bool, debug: bool):
-        ctx.obj = {"rules_path": rules_path, "lang": lang or from_locale()}
+            rules_path: str | None, timeout: float, pppoe_login: bool, only: str | None,
+            skip: str | None, quiet: bool, verbose: bool, no_redact: bool, debug: bool):
+        ctx.obj = {"rules_path": rules_path, "lang": lang or from_locale(),
+                   "profile_path": profile_path}
         if ctx.invoked_subcommand is None:
-            from .diagnosis import diagnose
-            return diagnose(as_json=as_json, lang=lang, profile_path=profile_path,
-                            rules_path=rules_path, timeout=timeout,
-                            options={"pppoe_login": pppoe_login})
+            from .diagnosis import Request, diagnose
+            return diagnose(Request(
+                as_json=as_json, lang=lang, profile_path=profile_path, rules_path=rules_path,
+                timeout=timeout, only=_names(only), skip=_names(skip), redact=not no_redact,
+                detail="quiet" if quiet else "verbose" if verbose else "normal",
+                options={"pppoe_login": pppoe_login}))
         return None
 
     @app.group(help=_("List, check and document the rule pack."), options_metavar=_("[OPTIONS]"),
@@ -119,6 +131,10 @@ def build_app() -> click.Group:
     return app
 
 
+def _names(value: str | None) -> tuple[str, ...]:
+    return tuple(name.strip() for name in (value or "").split(",") if name.strip())
+
+
 def _load_rules(path: str | None):
     from .checks import BY_ID
     from .engine import pack
@@ -147,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()
+        return ExitCode.USAGE
+    except UsageError as exc:
+        _stderr(_("Error: {message}").format(message=exc.localized()))
         return ExitCode.USAGE
     except (click.exceptions.Abort, KeyboardInterrupt):
         _stderr(_("diagnose: interrupted"))

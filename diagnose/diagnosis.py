@@ -1,35 +1,73 @@
-"""One diagnosis: load settings, run the checks, judge, render. Returns the exit code."""
+"""One diagnosis: load settings, run the checks, judge, build the report, hand it out."""
 from __future__ import annotations
 
 import datetime
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 
 from . import profile as profiles
 from .checks import ALL
 from .context import Context, has_raw_socket_privilege
 from .engine import judge, pack
+from .errors import UsageError
 from .exit_codes import ExitCode, for_side
 from .i18n import N_, STATUS_NAMES, check_name, from_locale, t
+from .model import CheckResult, CheckSpec, Status
 from .render import json_report, text
 from .report import build
-from .runner import Runner
+from .runner import Runner, order
 
 
-def diagnose(*, as_json: bool, lang: str | None, profile_path: str | None,
-             rules_path: str | None, timeout: float, options: dict | None = None) -> int:
-    lang = lang or from_locale()
-    profile = profiles.load(profile_path)          # bad input stops here, before any probe
-    rules = pack.load(rules_path, {spec.id for spec in ALL})
+@dataclass
+class Request:
+    """What the command line asked for."""
+    as_json: bool = False
+    lang: str | None = None
+    profile_path: str | None = None
+    rules_path: str | None = None
+    timeout: float = 10.0
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    detail: str = "normal"            # quiet: the verdict line; verbose: facts too
+    redact: bool = True
+    options: dict = field(default_factory=dict)
+
+
+def select(specs: tuple[CheckSpec, ...], only, skip) -> tuple[list[CheckSpec], list[CheckSpec]]:
+    """(checks to run, checks left out): --only brings the checks it needs along."""
+    by_id = {spec.id: spec for spec in specs}
+    unknown = sorted((set(only) | set(skip)) - set(by_id))
+    if unknown:
+        raise UsageError(N_("unknown check {names}; choose from: {known}"),
+                         names=", ".join(unknown), known=", ".join(sorted(by_id)))
+    wanted = set(by_id) if not only else set()
+    stack = list(only)
+    while stack:
+        check_id = stack.pop()
+        if check_id not in wanted:
+            wanted.add(check_id)
+            stack.extend(by_id[check_id].needs)
+    wanted -= set(skip)
+    return ([s for s in specs if s.id in wanted], [s for s in specs if s.id not in wanted])
+
+
+def diagnose(request: Request) -> int:
+    lang = request.lang or from_locale()
+    profile = profiles.load(request.profile_path)    # bad input stops here, before any probe
+    rules = pack.load(request.rules_path, {spec.id for spec in ALL})
+    chosen, left_out = select(ALL, request.only, request.skip)
     privileged = has_raw_socket_privilege()
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
 
     def make_context(deadline, results):
         return Context(profile=profile, privileged=privileged, deadline=deadline, results=results,
-                       options=options or {})
+                       options=request.options)
 
-    runner = Runner(ALL, make_context, timeout, on_finish=_progress(lang))
+    runner = Runner(chosen, make_context, request.timeout, on_finish=_progress(lang))
+    runner.results.update({s.id: CheckResult(Status.SKIPPED, reason=N_("not selected"))
+                           for s in left_out})
     interrupted = False
     try:
         results = runner.run()
@@ -37,13 +75,29 @@ def diagnose(*, as_json: bool, lang: str | None, profile_path: str | None,
         results, interrupted = runner.partial(N_("interrupted")), True
     findings, verdict = judge.judge(rules, results, privileged=privileged, lang=lang,
                                     isp=profile["isp"])
-    report = build(specs=ALL, results=results, findings=findings, verdict=verdict, started=started,
-                   duration_ms=int((time.monotonic() - clock) * 1000), privileged=privileged,
-                   lang=lang, profile_name=profile["name"], interrupted=interrupted)
-    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    sys.stdout.write(json_report.render(report) if as_json else text.render(report, colour=colour))
+    report = build(specs=order(ALL), results=results, findings=findings, verdict=verdict,
+                   started=started, duration_ms=int((time.monotonic() - clock) * 1000),
+                   privileged=privileged, lang=lang, profile_name=profile["name"],
+                   interrupted=interrupted)
+    if request.redact:
+        report = _redacted(report, profile, request.options)
+    if request.as_json:
+        product = json_report.render(report)
+    else:
+        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        product = text.render(report, colour=colour, detail=request.detail)
+    sys.stdout.write(product)
     sys.stdout.flush()
     return ExitCode.INTERRUPTED if interrupted else for_side(verdict.side)
+
+
+def _redacted(report: dict, profile: dict, options: dict) -> dict:
+    """What leaves the machine: no MAC beyond its vendor, no public address, no names, no secret."""
+    from .redact import redact
+    probes = profile["probes"]
+    secrets = [options[key] for key in ("pppoe_password",) if options.get(key)]
+    return redact(report, secrets=secrets, pppoe_users=options.get("pppoe_users", ()),
+                  keep=[*probes["public_resolvers"], *probes["ping_targets"]])
 
 
 def _progress(lang: str):

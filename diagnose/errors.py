@@ -34,3 +34,14 @@ class ConfigError(Exception):
         message = gettext(self.template)
         return self._render(message.format(**self.values) if self.values else message,
                             gettext(" (key '{key}')"))
+
+
+class UsageError(Exception):
+    """The command line asked for something that cannot be: exit 2. `message` marked N_()."""
+
+    def __init__(self, message: str, **values):
+        self.template, self.values = message, values
+        super().__init__(message.format(**values))
+
+    def localized(self) -> str:
+        return gettext(self.template).format(**self.values)

@@ -1,6 +1,7 @@
 """The report for people: the verdict in one sentence with its code, what to do, then the checks."""
 from __future__ import annotations
 
+import json
 import unicodedata
 from typing import Any
 
@@ -23,13 +24,16 @@ def _paint(text: str, code: str, colour: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if colour else text
 
 
-def render(report: dict[str, Any], *, colour: bool = False) -> str:
+def render(report: dict[str, Any], *, colour: bool = False, detail: str = "normal") -> str:
+    """detail: quiet (the verdict line), normal, or verbose (each check's facts too)."""
     lang = report["lang"]
     verdict = report["verdict"]
+    headline = f"[{verdict['code']}] {verdict['title']}"
+    if detail == "quiet":
+        return headline + "\n"
     lines = []
     if report.get("interrupted"):
         lines.append(t(lang, "Interrupted: the report below is partial."))
-    headline = f"[{verdict['code']}] {verdict['title']}"
     lines.append(_paint(headline, "1;" + _SIDE_COLOUR.get(verdict["side"], "31"), colour))
     lines.append("")
     lines.append(t(lang, "What to do:"))
@@ -50,6 +54,9 @@ def render(report: dict[str, Any], *, colour: bool = False) -> str:
         status = _pad(t(lang, STATUS_NAMES[check["status"]]), 8)
         line = f"  {_paint(status, _COLOURS[check['status']], colour)}{_pad(names[check['id']], width)}"
         lines.append(f"{line}  {check['reason']}" if check["reason"] else line.rstrip())
+        if detail == "verbose":
+            lines.extend(f"      {key}: {json.dumps(value, ensure_ascii=False)}"
+                         for key, value in check["facts"].items())
     lines.append("")
     confidence = t(lang, CONFIDENCE_NAMES[verdict["confidence"]])
     lines.append(t(lang, "Confidence: {confidence}", confidence=confidence)

@@ -173,3 +173,37 @@ def test_explain_a_code(run, lang, words):
 def test_explain_an_unknown_code(run):
     code, _, err = run(["explain", "Q99"])
     assert code == 2 and "Q99" in err
+
+
+def test_only_brings_its_needs_and_marks_the_rest(run):
+    code, out, _ = run(["--json", "--only", "dns"])
+    statuses = {c["id"]: (c["status"], c["reason"]) for c in json.loads(out)["checks"]}
+    assert statuses["dns"][0] == "ok" and statuses["route"][0] == "ok"   # dns needs route
+    assert statuses["pppoe"] == ("skipped", "not selected")
+
+
+def test_skip_and_unknown_check_names(run):
+    _, out, _ = run(["--json", "--skip", "proxy,pppoe"])
+    statuses = {c["id"]: c["status"] for c in json.loads(out)["checks"]}
+    assert statuses["proxy"] == statuses["pppoe"] == "skipped" and statuses["dns"] == "ok"
+    code, out, err = run(["--only", "dnss"])
+    assert code == 2 and out == "" and "dnss" in err and "dns" in err
+
+
+def test_quiet_and_verbose(run):
+    _, quiet, _ = run(["-q"])
+    assert quiet.count("\n") == 1 and quiet.startswith("[N23] ")
+    _, verbose, _ = run(["-v"])
+    assert 'gateway: "192.168.1.1"' in verbose
+
+
+MAC, PUBLIC = "3c:52:82:a1:b2:c3", "58.62.111.23"
+
+
+def test_reports_are_redacted_unless_asked_not_to(run):
+    changes = {"interfaces": {"primary_mac": MAC}, "internet": {"urls": [{"address": PUBLIC}]}}
+    _, out, _ = run(["--json"], changes)
+    assert MAC not in out and PUBLIC not in out and "3c:52:82:" in out
+    validate(json.loads(out))
+    _, out, _ = run(["--json", "--no-redact"], changes)
+    assert MAC in out and PUBLIC in out
