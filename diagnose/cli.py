@@ -11,7 +11,7 @@ import click
 from . import __version__
 from .errors import ConfigError, UsageError
 from .exit_codes import ExitCode
-from .i18n import LANGS, activate, from_locale
+from .i18n import LANGS, N_, activate, from_locale
 
 # A phone call: long enough for slow resolvers, short enough that nobody hangs up waiting.
 DEFAULT_TIMEOUT_S = 10.0
@@ -49,6 +49,8 @@ def build_app() -> click.Group:
     @click.option("--skip", metavar=_("CHECK[,CHECK]"), help=_("Leave these checks out."))
     @click.option("-q", "--quiet", is_flag=True, help=_("Print the verdict line only."))
     @click.option("-v", "--verbose", is_flag=True, help=_("Print each check's facts too."))
+    @click.option("-o", "--output", metavar=_("FILE"),
+                  help=_("Write the report to FILE (whole or not at all) instead of the screen."))
     @click.option("--no-redact", is_flag=True,
                   help=_("Keep MAC and public addresses, names and user names in the report "
                          "(for an engineer at this machine)."))
@@ -57,7 +59,8 @@ def build_app() -> click.Group:
     @click.pass_context
     def app(ctx: click.Context, as_json: bool, lang: str | None, profile_path: str | None,
             rules_path: str | None, timeout: float, pppoe_login: bool, only: str | None,
-            skip: str | None, quiet: bool, verbose: bool, no_redact: bool, debug: bool):
+            skip: str | None, quiet: bool, verbose: bool, output: str | None, no_redact: bool,
+            debug: bool):
         ctx.obj = {"rules_path": rules_path, "lang": lang or from_locale(),
                    "profile_path": profile_path}
         if ctx.invoked_subcommand is None:
@@ -65,7 +68,7 @@ def build_app() -> click.Group:
             return diagnose(Request(
                 as_json=as_json, lang=lang, profile_path=profile_path, rules_path=rules_path,
                 timeout=timeout, only=_names(only), skip=_names(skip), redact=not no_redact,
-                detail="quiet" if quiet else "verbose" if verbose else "normal",
+                detail="quiet" if quiet else "verbose" if verbose else "normal", output=output,
                 options={"pppoe_login": pppoe_login}))
         return None
 
@@ -126,6 +129,44 @@ def build_app() -> click.Group:
             raise click.UsageError(message) from None
         rule = next((r for r in _load_rules(obj["rules_path"]) if r.code == summary["code"]), None)
         click.echo(phone.decoded(summary, rule, obj["lang"]), nl=False)
+        return ExitCode.NO_FAULT
+
+    @app.command(help=_("Send a report to the operator's ticket system (default: the last one). "
+                        "Without a network it is queued; --pending sends the queue."))
+    @click.argument("report", required=False, metavar=_("REPORT"))
+    @click.option("--pending", is_flag=True, help=_("Send every queued report."))
+    @click.pass_obj
+    def submit(obj, report: str | None, pending: bool):
+        from . import profile as profiles
+        from . import submit as tickets
+        from .datadir import data_dir
+        from .diagnosis import LAST_REPORT
+        from .exit_codes import for_submission
+        from .render.tickets import submitted
+        profile = profiles.load(obj["profile_path"])
+        folder = data_dir()
+        if pending:
+            results = tickets.send_pending(profile=profile, data_dir=folder)
+        else:
+            path = report or str(folder / LAST_REPORT)
+            try:
+                results = [tickets.submit(path, profile=profile, data_dir=folder)]
+            except (tickets.ReportError, OSError):
+                raise UsageError(N_("{path} is not a diagnose report; run diagnose first"),
+                                 path=path) from None
+        click.echo(submitted(results, tickets.MESSAGES, obj["lang"]), nl=False)
+        return for_submission([(r.outcome, r.code) for r in results])
+
+    @app.command(help=_("Past verdicts on this computer, so an intermittent fault shows."))
+    @click.option("--days", type=click.IntRange(1, 365), default=7, show_default=True,
+                  help=_("How far back."))
+    @click.pass_obj
+    def history(obj, days: int):
+        from . import history as past
+        from .datadir import data_dir
+        from .render.tickets import history as render
+        summary = past.summarize(past.load(data_dir()), days=days)
+        click.echo(render(summary, days, obj["lang"]), nl=False)
         return ExitCode.NO_FAULT
 
     return app

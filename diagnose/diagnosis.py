@@ -7,9 +7,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
+from . import history
 from . import profile as profiles
 from .checks import ALL
 from .context import Context, has_raw_socket_privilege
+from .datadir import atomic_write, data_dir
 from .engine import judge, pack
 from .errors import UsageError
 from .exit_codes import ExitCode, for_side
@@ -18,6 +22,9 @@ from .model import CheckResult, CheckSpec, Status
 from .render import json_report, text
 from .report import build
 from .runner import Runner, order
+
+
+LAST_REPORT = "last-report.json"   # in the data directory: what `diagnose submit` sends
 
 
 @dataclass
@@ -32,6 +39,7 @@ class Request:
     skip: tuple[str, ...] = ()
     detail: str = "normal"            # quiet: the verdict line; verbose: facts too
     redact: bool = True
+    output: str | None = None         # write the report here (atomically) instead of stdout
     options: dict = field(default_factory=dict)
 
 
@@ -79,16 +87,32 @@ def diagnose(request: Request) -> int:
                    started=started, duration_ms=int((time.monotonic() - clock) * 1000),
                    privileged=privileged, lang=lang, profile_name=profile["name"],
                    interrupted=interrupted)
-    if request.redact:
-        report = _redacted(report, profile, request.options)
+    for_ticket = _redacted(report, profile, request.options)   # what may leave the machine
+    _keep(for_ticket, lang)
+    shown = for_ticket if request.redact else report
     if request.as_json:
-        product = json_report.render(report)
+        product = json_report.render(shown)
     else:
-        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        product = text.render(report, colour=colour, detail=request.detail)
-    sys.stdout.write(product)
-    sys.stdout.flush()
+        colour = not request.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        product = text.render(shown, colour=colour, detail=request.detail)
+    if request.output:
+        atomic_write(Path(request.output), product.encode())
+        sys.stderr.write(t(lang, "Report written to {path}", path=request.output) + "\n")
+    else:
+        sys.stdout.write(product)
+        sys.stdout.flush()
     return ExitCode.INTERRUPTED if interrupted else for_side(verdict.side)
+
+
+def _keep(report: dict, lang: str) -> None:
+    """The last report (for `diagnose submit`) and the history; a failure here costs no verdict."""
+    try:
+        folder = data_dir()
+        atomic_write(folder / LAST_REPORT, json_report.render(report).encode())
+        history.record(report, folder)
+    except OSError as exc:
+        sys.stderr.write(t(lang, "warning: could not keep the report: {error}",
+                           error=exc.strerror or exc) + "\n")
 
 
 def _redacted(report: dict, profile: dict, options: dict) -> dict:

@@ -11,6 +11,7 @@ class ExitCode(enum.IntEnum):
     FAULT_FIXABLE_AT_HOME = 3   # side user or home
     FAULT_OUTSIDE_HOME = 4      # side account, line or isp
     INCONCLUSIVE = 5            # side unknown
+    QUEUED = 75                 # submit: kept in the queue, to be sent later (EX_TEMPFAIL)
     CONFIG = 78                 # bad profile or rule file (EX_CONFIG)
     INTERRUPTED = 130           # Ctrl-C
 
@@ -28,3 +29,16 @@ _BY_SIDE = {
 
 def for_side(side: str) -> ExitCode:
     return _BY_SIDE.get(side, ExitCode.INCONCLUSIVE)
+
+
+# submit: codes that say the profile's ticket settings are wrong, rather than the network.
+_PROFILE_PROBLEMS = {"no_ticket_url", "bad_url", "insecure_url", "bad_token"}
+
+
+def for_submission(outcomes: list[tuple[str, str]]) -> ExitCode:
+    """(outcome, code) of each report sent: delivered, else queued for later, else the profile."""
+    if any(code in _PROFILE_PROBLEMS for _, code in outcomes):
+        return ExitCode.CONFIG
+    if all(outcome == "delivered" for outcome, _ in outcomes):
+        return ExitCode.NO_FAULT
+    return ExitCode.QUEUED

@@ -32,7 +32,7 @@ raise_in_exc: BaseException = RuntimeError("boom")
 
 
 @pytest.fixture
-def run(monkeypatch, capsys):
+def run(monkeypatch, capsys, tmp_path):
     def invoke(args, changes=None, raise_in=None, env=None):
         monkeypatch.setattr(diagnosis, "ALL", stand_ins(changes, raise_in))
         for key, value in (env or {"LANG": "C.UTF-8"}).items():
@@ -42,6 +42,7 @@ def run(monkeypatch, capsys):
         return code, out, err
     monkeypatch.delenv("LC_ALL", raising=False)
     monkeypatch.delenv("LC_MESSAGES", raising=False)
+    monkeypatch.setenv("DIAGNOSE_DATA_DIR", str(tmp_path / "data"))
     return invoke
 
 
