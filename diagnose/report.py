@@ -47,7 +47,9 @@ def _reason(result: CheckResult, lang: str) -> str | None:
     """A check's reason in the report's language, its {names} filled in."""
     if result.reason is None:
         return None
+    values = {name: ", ".join(t(lang, item) for item in value) if isinstance(value, list) else value
+              for name, value in result.reason_args.items()}   # lists hold marked words
     try:
-        return t(lang, result.reason, **result.reason_args)
+        return t(lang, result.reason, **values)
     except (KeyError, IndexError, ValueError):   # a reason with braces of its own
         return result.reason

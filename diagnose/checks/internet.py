@@ -16,6 +16,10 @@ CONNECT_WAIT_S = 1.5    # TCP handshake to a domestic endpoint; a dead route fai
 READ_WAIT_S = 2.0       # the 204 itself is tiny
 MAX_BODY = 64 * 1024    # a portal page is read this far and no further
 TARGET_PORTS = (53, 443)  # public resolvers answer on these when ICMP is filtered
+# How a URL fared, in words a reason can show (translated in the report's language).
+OUTCOME_WORDS = {"online": N_("online"), "portal": N_("portal page"), "http_error": N_("HTTP error"),
+                 "dns_failure": N_("name not resolved"), "refused": N_("refused"),
+                 "unreachable": N_("unreachable"), "timeout": N_("no answer"), "error": N_("error")}
 _ERRNO_OUTCOME = {errno.ECONNREFUSED: "refused", errno.ENETUNREACH: "unreachable",
                   errno.EHOSTUNREACH: "unreachable", errno.ETIMEDOUT: "timeout"}
 
@@ -123,7 +127,7 @@ def run(ctx) -> CheckResult:
     if facts["online"]:
         return CheckResult(Status.OK, facts)
     return CheckResult(Status.PROBLEM, facts, N_("no connectivity URL answered 204 ({outcomes})"),
-                       reason_args={"outcomes": ", ".join(sorted({u["outcome"] for u in urls}))})
+                       reason_args={"outcomes": [OUTCOME_WORDS[o] for o in sorted({u["outcome"] for u in urls})]})
 
 
 CHECK = CheckSpec(id="internet", summary="HTTP connectivity and reachability beyond the home",
