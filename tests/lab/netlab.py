@@ -492,8 +492,11 @@ class Lab:
         return self.exec_in(role, argv).returncode == 0
 
     def _clean_env(self, home=None, env=None, unprivileged=False):
-        if home is None:
-            home = str(self.tmpdir / "home") if unprivileged else "/root"
+        if home is None:  # never the real home: diagnose keeps its history and reports there
+            home = self.tmpdir / ("home" if unprivileged else "root-home")
+            if not unprivileged:
+                home.mkdir(mode=0o700, exist_ok=True)
+            home = str(home)
         clean = {"PATH": DEFAULT_PATH, "LANG": "C.UTF-8", "HOME": home,
                  "PYTHONPATH": str(REPO_ROOT),
                  "PYTHONDONTWRITEBYTECODE": "1"}  # keep the checkout free of root-owned .pyc
