@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ def diagnose(request: Request) -> int:
                    started=started, duration_ms=int((time.monotonic() - clock) * 1000),
                    privileged=privileged, lang=lang, profile_name=profile["name"],
                    interrupted=interrupted)
-    for_ticket = _redacted(report, profile, request.options)   # what may leave the machine
+    for_ticket = _redacted(report, profile, rules, request.options)   # may leave the machine
     _keep(for_ticket, lang)
     shown = for_ticket if request.redact else report
     if request.as_json:
@@ -115,13 +116,18 @@ def _keep(report: dict, lang: str) -> None:
                            error=exc.strerror or exc) + "\n")
 
 
-def _redacted(report: dict, profile: dict, options: dict) -> dict:
-    """What leaves the machine: no MAC beyond its vendor, no public address, no names, no secret."""
+def _redacted(report: dict, profile: dict, rules, options: dict) -> dict:
+    """What leaves the machine: no MAC beyond its vendor, no public address, no names, no secret.
+
+    Addresses the operator's profile and the rule texts name (public resolvers, e.g. in "set DNS
+    to 223.5.5.5") are public knowledge, not the subscriber's, and stay readable."""
     from .redact import redact
-    probes = profile["probes"]
+    probes = [profile["probes"], profiles.DEFAULT_PROFILE["probes"]]
+    texts = " ".join(line for rule in rules for lang in rule.advice for line in rule.advice[lang])
+    keep = [address for p in probes for address in (*p["public_resolvers"], *p["ping_targets"])]
+    keep += re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", texts)
     secrets = [options[key] for key in ("pppoe_password",) if options.get(key)]
-    return redact(report, secrets=secrets, pppoe_users=options.get("pppoe_users", ()),
-                  keep=[*probes["public_resolvers"], *probes["ping_targets"]])
+    return redact(report, secrets=secrets, pppoe_users=options.get("pppoe_users", ()), keep=keep)
 
 
 def _progress(lang: str):

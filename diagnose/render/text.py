@@ -39,11 +39,13 @@ def render(report: dict[str, Any], *, colour: bool = False, detail: str = "norma
     lines.append(t(lang, "What to do:"))
     lines.extend(f"  {n}. {step}" for n, step in enumerate(verdict["advice"], 1))
     others = [f for f in report["findings"] if f["rule"] != verdict["rule"]]
+    codes = {f["rule"]: f["code"] for f in report["findings"]} | {verdict["rule"]: verdict["code"]}
     if others:
         lines.append("")
         lines.append(t(lang, "Also found:"))
         for finding in others:
-            after = (" " + t(lang, "(follows from {rule})", rule=finding["consequence_of"])
+            root = finding["consequence_of"]
+            after = (" " + t(lang, "(follows from {rule})", rule=codes.get(root, root))
                      if finding["consequence_of"] else "")
             lines.append(f"  [{finding['code']}] {finding['title']}{after}")
     lines.append("")
