@@ -1,0 +1,91 @@
+"""line_quality: loss, round-trip time and jitter to the gateway and beyond it, all at once.
+
+A series of probes (probe_series: ICMP echo, else TCP handshakes) goes to the default gateway and
+to each of the profile's ping targets at the same time. What the gateway shows happens inside the
+home (Wi-Fi, cable, the router); what only the targets show happens beyond it. Facts only: the
+rules (rules/line-quality.yaml) say what is too much, and docs/line-quality.md says why.
+"""
+from __future__ import annotations
+
+from ..i18n import N_
+from ..model import CheckResult, CheckSpec, Status
+from ..net import probe_series
+
+# Why these numbers: docs/line-quality.md. 20 answered probes end a healthy series in ~0.16 s;
+# a lossy one gets 40, enough to tell 30 % loss from 1-2 % without false alarms.
+PLAN = probe_series.Plan(count=40, interval=0.008, wait=0.7, clean_after=20, dead_after=10,
+                         fallback_after=0.25)
+GATEWAY_PORTS = (80, 53)   # a home router's web page and DNS proxy; a refusal is an answer too
+TARGET_PORTS = (53, 443)   # public resolvers and web hosts
+DEADLINE_MARGIN_S = 0.05   # return this long before the runner's deadline
+
+
+def lower_median(values: list[float]) -> float | None:
+    values = sorted(values)
+    return values[(len(values) - 1) // 2] if values else None
+
+
+def summarise(gateway: dict, targets: list[dict]) -> dict:
+    """Beyond the gateway: the typical answering target (the lower median), so one far host that
+    is slow or lossy on its own is not taken for the line, which every target's path shares.
+    Added loss and delay: what the targets show on top of the gateway."""
+    alive = [t for t in targets if t["received"]]
+    probed = [t for t in targets if t["sent"]]
+    if alive:
+        loss = lower_median([t["loss_pct"] for t in alive])
+    else:   # every target probed and none answered: observed, all lost; nothing probed: unknown
+        loss = 100.0 if probed else None
+    rtt = lower_median([t["avg_rtt_ms"] for t in alive])
+
+    def added(value, base):
+        return round(value - base, 2) if value is not None and base is not None else None
+    return {
+        "targets": len(targets),
+        "answering": len(alive),
+        "loss_pct": loss,
+        "avg_rtt_ms": rtt,
+        "sent": min((t["sent"] for t in alive), default=None),
+        "received": min((t["received"] for t in alive), default=None),
+        "added_loss_pct": added(loss if alive else None, gateway["loss_pct"]),
+        "added_rtt_ms": added(rtt, gateway["avg_rtt_ms"]),
+    }
+
+
+def _text(value) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def run(ctx) -> CheckResult:
+    gateway = ctx.facts("route").get("gateway")
+    if not gateway:
+        return CheckResult(Status.SKIPPED, {"gateway": None, "targets": [], "beyond": None},
+                           N_("no default gateway"))
+    targets = [t for t in dict.fromkeys(ctx.profile["probes"]["ping_targets"]) if t != gateway]
+    hosts = [probe_series.Host(gateway, GATEWAY_PORTS, backup_ports=GATEWAY_PORTS)]
+    hosts += [probe_series.Host(target, TARGET_PORTS) for target in targets]
+    measured = probe_series.measure(hosts, PLAN, privileged=ctx.privileged,
+                                    deadline=ctx.deadline - DEADLINE_MARGIN_S)
+    gateway_series, target_series = measured[0], measured[1:]
+    beyond = summarise(gateway_series, target_series)
+    facts = {
+        "plan": {"count": PLAN.count, "interval_ms": round(PLAN.interval * 1000),
+                 "wait_ms": round(PLAN.wait * 1000)},
+        "gateway": gateway_series,
+        "targets": target_series,
+        "beyond": beyond,
+    }
+    args = {"gateway_loss": _text(gateway_series["loss_pct"]),
+            "gateway_rtt": _text(gateway_series["avg_rtt_ms"]),
+            "beyond_loss": _text(beyond["loss_pct"]),
+            "beyond_rtt": _text(beyond["avg_rtt_ms"])}
+    reason = N_("gateway: {gateway_loss}% lost, {gateway_rtt} ms; "
+                "beyond: {beyond_loss}% lost, {beyond_rtt} ms")
+    lost = [value for value in (gateway_series["loss_pct"], beyond["loss_pct"])
+            if value is not None]
+    # A lost probe is an observation, not yet a fault: the rules weigh it.
+    status = Status.PROBLEM if any(value > 0 for value in lost) else Status.OK
+    return CheckResult(status, facts, reason, reason_args=args)
+
+
+CHECK = CheckSpec(id="line_quality", summary="Loss, latency and jitter to the gateway and beyond",
+                  run=run, needs=("route",), timeout=2.0, privilege="optional")
