@@ -18,7 +18,7 @@ groups of 4: ``1G28-001A-G3`` (L23). The bits, most significant first:
     0..4  zero padding to a whole character
     5     check character
 
-Version 1 (8 checks) is 10 characters; a 16-check table would be 14 (at most 16 allowed).
+Version 1 (8 checks) is 10 characters, version 2 (14 checks) 14; at most 16 are allowed.
 
 Check character: the symbols s_0..s_n (s_n the check) are the coefficients of a polynomial over
 GF(32) = GF(2)[x]/(x^5+x^2+1) that must vanish at alpha = x: sum of s_i * alpha^(n-i) = 0.
@@ -54,9 +54,10 @@ FIELDS = (("side", 3), ("digit1", 3), ("digit2", 3), ("confidence", 2), ("privil
 
 # Append-only. To add a check: append its id here and add a version with the new count below;
 # never reorder, rename or remove, so that old digests keep their meaning.
-CHECK_ORDER = ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe")
+CHECK_ORDER = ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe",
+               "router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6")
 # Digest version -> how many leading entries of CHECK_ORDER it carries. encode() uses the newest.
-TABLE_SIZE = {1: 8}
+TABLE_SIZE = {1: 8, 2: 14}
 
 MISTYPED = "mistyped: check character does not match"
 _VALUE = {char: value for value, char in enumerate(ALPHABET)}
@@ -67,8 +68,9 @@ class DigestError(ValueError):
     """A digest that cannot be written or read; the message says why, for a person."""
 
 
-def encode(report: dict[str, Any]) -> str:
-    """The digest of a report (docs/report.schema.json), e.g. ``1G28-001A-G3``.
+def encode(report: dict[str, Any], version: int | None = None) -> str:
+    """The digest of a report (docs/report.schema.json), e.g. ``1G28-001A-G3``; in the newest
+    version unless one is given.
 
     Checks in the report that are not in the version's table are ignored by the digest; checks
     in the table that the report lacks are encoded as "absent".
@@ -87,7 +89,9 @@ def encode(report: dict[str, Any]) -> str:
             raise DigestError(f"cannot encode status {check['status']!r} of check {check['id']!r}")
         reported.setdefault(check["id"], check["status"])
 
-    version = max(TABLE_SIZE)
+    version = max(TABLE_SIZE) if version is None else version
+    if version not in TABLE_SIZE:
+        raise DigestError(f"cannot encode digest version {version}")
     values = {"side": SIDE_LETTERS.index(code[0]), "digit1": CODE_DIGITS.index(code[1]),
               "digit2": CODE_DIGITS.index(code[2]), "confidence": CONFIDENCES.index(confidence),
               "privileged": int(privileged)}
