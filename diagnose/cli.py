@@ -21,6 +21,18 @@ def _stderr(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _pppoe_login_consent() -> dict:
+    """Warn before the test login; on a terminal, ask for the password (never echoed)."""
+    _stderr(_("Warning: the PPPoE test login opens a second session with your broadband account; "
+              "the operator may refuse it while another device (such as the router) is online "
+              "with the same account. The test session is closed again at once."))
+    if not sys.stdin.isatty():
+        return {}
+    password = click.prompt(_("PPPoE password (Enter: use the dialer's secrets files)"),
+                            default="", hide_input=True, show_default=False, err=True)
+    return {"pppoe_password": password} if password else {}
+
+
 def build_app() -> click.Group:
     """The click app, built after the language is chosen so its help is in that language."""
     seconds = click.FloatRange(min=0.5, max=300)
@@ -65,11 +77,14 @@ def build_app() -> click.Group:
                    "profile_path": profile_path}
         if ctx.invoked_subcommand is None:
             from .diagnosis import Request, diagnose
+            options = {"pppoe_login": pppoe_login}
+            if pppoe_login:
+                options.update(_pppoe_login_consent())
             return diagnose(Request(
                 as_json=as_json, lang=lang, profile_path=profile_path, rules_path=rules_path,
                 timeout=timeout, only=_names(only), skip=_names(skip), redact=not no_redact,
                 detail="quiet" if quiet else "verbose" if verbose else "normal", output=output,
-                options={"pppoe_login": pppoe_login}))
+                options=options))
         return None
 
     @app.group(help=_("List, check and document the rule pack."), options_metavar=_("[OPTIONS]"),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -135,11 +136,12 @@ def test_help_and_version(run):
 
 
 def test_chinese_check_lines_align_by_display_width(run):
+    from diagnose.i18n import check_name
     from diagnose.render.text import _width
     _, out, _ = run(["--lang", "zh_CN"], {"internet": {"online": False}})
     lines = out.split("检查项目：\n", 1)[1].split("\n\n", 1)[0].splitlines()
-    names = ["路由", "网卡", "IP 地址", "网关", "DNS", "互联网", "代理", "PPPoE 拨号"]
-    assert len(lines) == len(names) and not any(line.endswith(" ") for line in lines)
+    names = [check_name("zh_CN", check) for check in HEALTHY]
+    assert re.search(r"[\u4e00-\u9fff]", names[0]) and len(lines) == len(names) and not any(line.endswith(" ") for line in lines)
     assert len({_width(line[:line.index(name)]) for line, name in zip(lines, names)}) == 1
 
 
@@ -208,3 +210,32 @@ def test_reports_are_redacted_unless_asked_not_to(run):
     validate(json.loads(out))
     _, out, _ = run(["--json", "--no-redact"], changes)
     assert MAC in out and PUBLIC in out
+
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_pppoe_login_warns_and_asks_for_the_password_on_a_terminal(
+        run, monkeypatch, capsys, terminal):
+    """A password typed at the prompt reaches the checks and never any output."""
+    import sys
+
+    import click
+    canary = "CANARY-TYPED-PASSWORD"
+    seen = {}
+
+    def spy(ctx):
+        seen.update(ctx.options)
+        return CheckResult(Status.OK, {**HEALTHY["pppoe"], "said": f"server said {canary}"})
+
+    run([])  # the fixture's environment and stand-in checks
+    monkeypatch.setattr(diagnosis, "ALL", tuple(
+        CheckSpec("pppoe", "spy", spy, needs=("route",)) if spec.id == "pppoe" else spec
+        for spec in diagnosis.ALL))
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: terminal, raising=False)
+    monkeypatch.setattr(click, "prompt", lambda *args, **kwargs: canary)
+    code = main(["--json", "--pppoe-login"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "second session" in err
+    assert (canary not in out + err) if terminal else "server said" in out
+    assert seen == ({"pppoe_login": True, "pppoe_password": canary} if terminal
+                    else {"pppoe_login": True})
