@@ -10,6 +10,12 @@ _RCODE_OUTCOME = {"NXDOMAIN": "nxdomain", "SERVFAIL": "servfail", "REFUSED": "re
 
 
 def query_a(server: str, name: str, timeout: float, port: int = 53) -> dict[str, Any]:
+    return query(server, name, timeout, port, "A")
+
+
+def query(server: str, name: str, timeout: float, port: int = 53,
+          rdtype: str = "A") -> dict[str, Any]:
+    """One question of type rdtype (A or AAAA): outcome, rcode, latency and up to 8 addresses."""
     import dns.exception
     import dns.message
     import dns.query
@@ -20,7 +26,7 @@ def query_a(server: str, name: str, timeout: float, port: int = 53) -> dict[str,
     result: dict[str, Any] = {"server": server, "name": name, "outcome": "error", "rcode": None,
                               "latency_ms": None, "answers": []}
     try:
-        reply = dns.query.udp(dns.message.make_query(name, "A"), server, timeout=timeout,
+        reply = dns.query.udp(dns.message.make_query(name, rdtype), server, timeout=timeout,
                               port=port, ignore_unexpected=True)
     except dns.exception.Timeout:
         result["outcome"] = "timeout"
@@ -37,7 +43,8 @@ def query_a(server: str, name: str, timeout: float, port: int = 53) -> dict[str,
     result["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
     rcode = dns.rcode.to_text(reply.rcode())
     result["rcode"] = rcode
-    addresses = [item.address for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A
+    wanted = dns.rdatatype.from_text(rdtype)
+    addresses = [item.address for rrset in reply.answer if rrset.rdtype == wanted
                  for item in rrset][:8]
     result["answers"] = addresses
     if rcode == "NOERROR":
