@@ -25,7 +25,9 @@ def N_(message: str) -> str:
 CHECK_NAMES = {
     "route": N_("route"), "interfaces": N_("adapters"), "addressing": N_("address"),
     "gateway": N_("gateway"), "dns": N_("DNS"), "internet": N_("internet"), "proxy": N_("proxy"),
-    "pppoe": N_("PPPoE"),
+    "pppoe": N_("PPPoE"), "router": N_("router"), "line_quality": N_("line quality"),
+    "wifi": N_("Wi-Fi"), "path_mtu": N_("packet size"), "dns_hijack": N_("DNS rewriting"),
+    "ipv6": N_("IPv6"),
 }
 STATUS_NAMES = {"ok": N_("ok"), "problem": N_("problem"), "skipped": N_("skipped"),
                 "error": N_("error"), "timeout": N_("timeout")}
