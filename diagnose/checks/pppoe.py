@@ -1,30 +1,100 @@
-"""pppoe: is this PC the PPPoE dialer, is a session up, and (as administrator) does the line answer?
+"""pppoe: is this PC the PPPoE dialer, is a session up, how did its last dial-up end, does the
+line answer (as administrator), and with --pppoe-login: does a test login with its account work?
 
-Credentials are never read: only the lines naming a plugin, an interface or a connection type.
+Without --pppoe-login no password is ever read: from the dialer's configuration only the lines
+naming a plugin, an interface, a service, an access concentrator, a log file and the user name
+(kept in memory, to scrub it from what servers say; facts show at most a hint of it).
 """
 from __future__ import annotations
 
 import os
 import re
 import shlex
+import time
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
+from ..net.pppoe_discovery import clean_text
+from ..net.ppp_secrets import networkmanager_account, peers_user, scrub_tree, user_hint, words
 
 DIALER_PROCESSES = {"pppd", "pppoe", "pppoe-discovery"}
 # An access concentrator answers a PADI within tens of milliseconds; three tries a second apart
 # ride over a lost frame and still fit a phone call.
 PADI_WAIT_S = 0.7
 PADI_ATTEMPTS = 3
-_PLUGIN = re.compile(r"^plugin\s+\S*pppoe\S*\.so\b(.*)$")
+# A PC that does not dial but has no working gateway is only asked "is this a bridged modem's
+# PPPoE line?": an AC that is there answers within milliseconds, so two short tries suffice and
+# the dead-gateway diagnosis still ends well inside 3 s.
+PROBE_WAIT_S = 0.25
+PROBE_ATTEMPTS = 2
+# Everything but the test login keeps to the check's original 3 s: logs first (journalctl
+# answers in milliseconds; a huge journal must not eat the discovery's time), then discovery.
+BASE_BUDGET_S = 2.9
+LOG_BUDGET_S = 0.5
+# The test login: PADR, then LCP, authentication and IPCP at about 3 s each at worst; 6 s covers
+# a live AC many times over and still reports a dead stage as a timeout.
+LOGIN_BUDGET_S = 6.0
+MIN_LOGIN_S = 1.0
+MAX_CONFIG_BYTES = 64 * 1024
+PID_DIRS = ("/run", "/var/run")
+LOGIN_WARNING = ("A test login with your broadband account opens a second session: the operator "
+                 "may refuse it while another device (such as the router) is online with the "
+                 "same account. The test session is closed again at once.")
+# The number Windows shows for the same observation: what subscribers and hotlines know.
+WINDOWS_ERRORS = {
+    "adapter_missing": 814,   # the underlying Ethernet connection was not found
+    "adapter_disabled": 769,  # the destination is not reachable (adapter disabled)
+    "no_pado": 678,           # the remote computer did not respond (815 on Vista, 651 later)
+    "pads_timeout": 815,      # the remote server is not responding
+    "pads_error": 651,        # the modem (or other connecting device) has reported an error
+    "lcp_timeout": 718,       # PPP timeout
+    "auth_timeout": 718,
+    "ipcp_timeout": 718,
+    "auth_refused": 691,      # access denied: user name or password, or the account
+    "ipcp_failed": 720,       # no PPP control protocols configured (no address)
+    "lcp_failed": 734,        # the PPP link control protocol was terminated
+    "terminated": 734,
+}
+# Outcomes of a dial-up attempt (the log's or the test login's) that explain a missing session.
+FAILED = {"no_pado", "pads_error", "pads_timeout", "lcp_timeout", "lcp_failed",
+          "auth_unsupported", "auth_refused", "auth_timeout", "ipcp_timeout", "ipcp_failed",
+          "terminated"}
+REFUSED = {"pads_error", "auth_refused"}
+NO_ANSWER = {"no_pado", "pads_timeout", "lcp_timeout", "auth_timeout", "ipcp_timeout"}
+LOGIN_STAGE = {"connected": "login_ok", **{outcome: outcome for outcome in FAILED}}
 
+R_NO_SESSION = N_("this PC dials PPPoE but no session is up")
+R_ADAPTER_MISSING = N_("the dial-up's adapter {interface} is missing (Windows error {code})")
+R_ADAPTER_DISABLED = N_("the dial-up's adapter {interface} is disabled (Windows error {code})")
+R_NO_PADO = N_("no access server answers on {interface} (Windows error {code})")
+R_LOG = {
+    "refused": N_("the dialer's last attempt was refused at {step}: {server_message} "
+                  "(Windows error {code})"),
+    "no_answer": N_("the dialer's last attempt got no answer at {step} (Windows error {code})"),
+    "stopped": N_("the dialer's last attempt stopped at {step} (Windows error {code})"),
+}
+R_LOGIN = {
+    "refused": N_("test login refused at {step}: {server_message} (Windows error {code}); a second "
+                  "session may be refused while another device is online with this account"),
+    "no_answer": N_("test login got no answer at {step} (Windows error {code}); a second "
+                    "session may be refused while another device is online with this account"),
+    "stopped": N_("test login stopped at {step} (Windows error {code}); a second session may "
+                  "be refused while another device is online with this account"),
+    "ok": N_("test login worked (address {address}) and was closed again; a second session may "
+             "be refused while another device is online with this account"),
+}
+_PLUGIN = re.compile(r"^plugin\s+\S*pppoe\S*\.so\b(.*)$")
+_VLAN_NAME = re.compile(r"^(?P<parent>[^.\s]+)\.(?P<id>\d{1,4})$")
+
+
+# ---------------------------------------------------------------- configuration
 
 def peers_entry(name: str, text: str, adapters: set[str]) -> dict | None:
     """A pppd peers file set up to dial PPPoE: its interface and method; None for other peers.
 
     The interface is a `nic-X` option, a word after the plugin, `pty "pppoe -I X"`, or a bare
-    line naming an adapter this machine has. A file without a `user` line is a template (Debian's
-    pppoe package ships one), not a dialer; the user name itself is never kept.
+    line naming an adapter this machine has (or a VLAN of one, e.g. eth0.100). A file without a
+    `user` line is a template (Debian's pppoe package ships one), not a dialer.
     """
     method, interface, has_user = None, None, False
     for line in text.splitlines():
@@ -36,47 +106,121 @@ def peers_entry(name: str, text: str, adapters: set[str]) -> dict | None:
             interface = interface or (rest[0].removeprefix("nic-") if rest else None)
         elif line.startswith("pty") and "pppoe" in line:
             method = "pty"
-            try:
-                words = shlex.split(line[3:].strip().strip('"'))
-            except ValueError:
-                words = []
-            if "-I" in words[:-1]:
-                interface = words[words.index("-I") + 1]
+            pty = _pty_words(line)
+            if "-I" in pty[:-1]:
+                interface = pty[pty.index("-I") + 1]
         elif line.startswith("nic-"):
             interface = line[4:].split()[0] if line[4:].split() else interface
-        elif line in adapters:
+        elif line in adapters or (_VLAN_NAME.match(line) and
+                                  _VLAN_NAME.match(line).group("parent") in adapters):
             interface = interface or line
         elif line.split(None, 1)[:1] == ["user"]:
             has_user = True
     return {"file": name, "method": method, "interface": interface} if method and has_user else None
 
 
+def _pty_words(line: str) -> list[str]:
+    try:
+        return shlex.split(line[3:].strip().strip('"'))
+    except ValueError:
+        return []
+
+
+def peers_options(text: str) -> dict:
+    """The options of a peers file the diagnosis uses: service, AC name, remote name, log files."""
+    found: dict = {"service": None, "ac_name": None, "remotename": None, "logfile": []}
+    for line in text.splitlines():
+        parts = words(line)
+        if len(parts) >= 2 and parts[0] in ("rp_pppoe_service", "pppoe-service"):
+            found["service"] = parts[1]
+        elif len(parts) >= 2 and parts[0] in ("rp_pppoe_ac", "pppoe-ac-name"):
+            found["ac_name"] = parts[1]
+        elif len(parts) >= 2 and parts[0] == "remotename":
+            found["remotename"] = parts[1]
+        elif len(parts) >= 2 and parts[0] == "logfile" and parts[1].startswith("/"):
+            found["logfile"].append(parts[1])
+        elif parts[:1] == ["pty"] and len(parts) >= 2:
+            pty = _pty_words("pty " + " ".join(parts[1:]))
+            for flag, key in (("-S", "service"), ("-C", "ac_name")):
+                if flag in pty[:-1]:
+                    found[key] = pty[pty.index(flag) + 1]
+    return found
+
+
 def networkmanager_entry(name: str, text: str) -> dict | None:
-    kind, interface = None, None
+    """A NetworkManager pppoe connection and the adapter it dials on ([pppoe] parent wins)."""
+    kind, parent, interface = None, None, None
     for line in text.splitlines():
         key, _, value = line.partition("=")
         key = key.strip()
         if key == "type":
             kind = value.strip()
-        elif key in ("interface-name", "parent") and value.strip():
+        elif key == "parent" and value.strip():
+            parent = parent or value.strip()
+        elif key == "interface-name" and value.strip():
             interface = interface or value.strip()
-    return {"file": name, "interface": interface} if kind == "pppoe" else None
+    return {"file": name, "interface": parent or interface} if kind == "pppoe" else None
 
 
-def _scan(directory, parse) -> list[dict]:
+def _keyfile(text: str) -> dict[str, dict[str, str]]:
+    sections: dict[str, dict[str, str]] = {}
+    current = sections.setdefault("", {})
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1].strip(), {})
+        elif "=" in line and not line.startswith(("#", ";")):
+            key, _, value = line.partition("=")
+            current[key.strip()] = value.strip()
+    return sections
+
+
+def vlans(nm_texts: list[tuple[str, str]], proc_config: str | None) -> dict[str, dict]:
+    """VLAN interfaces: name -> {parent, id}, from /proc/net/vlan/config and NetworkManager."""
+    found: dict[str, dict] = {}
+    for line in (proc_config or "").splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) == 3 and parts[1].isdigit():
+            found[parts[0]] = {"parent": parts[2], "id": int(parts[1])}
+    for _, text in nm_texts:
+        keyfile = _keyfile(text)
+        vlan, connection = keyfile.get("vlan", {}), keyfile.get("connection", {})
+        if connection.get("type") == "vlan" and vlan.get("id", "").isdigit():
+            name = connection.get("interface-name") or f"{vlan.get('parent')}.{vlan['id']}"
+            found.setdefault(name, {"parent": vlan.get("parent") or None, "id": int(vlan["id"])})
+    return found
+
+
+def vlan_of(interface: str | None, known: dict[str, dict]) -> dict:
+    if not interface:
+        return {"parent": None, "id": None}
+    if interface in known:
+        return known[interface]
+    match = _VLAN_NAME.match(interface)
+    if match:
+        return {"parent": match.group("parent"), "id": int(match.group("id"))}
+    return {"parent": None, "id": None}
+
+
+def _read_dir(directory) -> list[tuple[str, str]]:
     try:
         names = sorted(os.listdir(directory))
     except OSError:
         return []
     found = []
     for name in names:
-        try:
-            entry = parse(name, (directory / name).read_text(errors="replace"))
-        except OSError:
-            continue
-        if entry:
-            found.append(entry)
+        text = _read(directory / name)
+        if text is not None:
+            found.append((name, text))
     return found
+
+
+def _read(path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_CONFIG_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None
 
 
 def _processes() -> list[str]:
@@ -88,14 +232,92 @@ def _processes() -> list[str]:
     return sorted(names)
 
 
+class _Account:
+    """The dialer's account as far as the check knows it; never part of the facts."""
+
+    def __init__(self, user: str | None = None, nm_password: str | None = None,
+                 remotename: str | None = None):
+        self.user, self.nm_password, self.remotename = user, nm_password, remotename
+
+
+def _dialer(peers_texts, peers, nm_texts, nm, by_name, known_vlans):
+    """The dialer the diagnosis follows (the first whose adapter exists), and its account."""
+    choices = []
+    for entry in peers:
+        text = dict(peers_texts)[entry["file"]]
+        options = peers_options(text)
+        choices.append((f"peers/{entry['file']}", entry["interface"], options,
+                        _Account(peers_user(text), None, options["remotename"])))
+    for entry in nm:
+        keyfile = _keyfile(dict(nm_texts)[entry["file"]])
+        user, password = networkmanager_account(dict(nm_texts)[entry["file"]])
+        options = {"service": keyfile.get("pppoe", {}).get("service") or None, "ac_name": None,
+                   "remotename": None, "logfile": []}
+        choices.append((f"networkmanager/{entry['file']}", entry["interface"], options,
+                        _Account(user, password)))
+    if not choices:
+        return None, _Account()
+    source, interface, options, account = next(
+        (c for c in choices if c[1] in by_name), choices[0])
+    adapter = by_name.get(interface) if interface else None
+    vlan = vlan_of(interface, known_vlans)
+    return {
+        "source": source,
+        "interface": interface,
+        "vlan": vlan["id"],
+        "parent": vlan["parent"],
+        "present": adapter is not None if interface else None,
+        "admin_up": adapter["admin_up"] if adapter else None,
+        "carrier": adapter["carrier"] if adapter else None,
+        "service": clean_text(options["service"].encode()) if options["service"] else None,
+        "ac_name": clean_text(options["ac_name"].encode()) if options["ac_name"] else None,
+        "logfile": options["logfile"],
+    }, account
+
+
+def _sessions(ctx, ppp: list[dict]) -> list[dict]:
+    """Each ppp adapter with its IPCP addresses and how long it has been up (pppd's pid file)."""
+    if not ppp:
+        return []
+    try:
+        addrs = ctx.if_addrs()
+    except Exception:  # noqa: BLE001 - addresses are a detail; the session list still stands
+        addrs = {}
+    sessions = []
+    for adapter in ppp:
+        inet = next((a for a in addrs.get(adapter["name"], [])
+                     if getattr(a, "family", None) == 2), None)   # AF_INET
+        uptime = None
+        for directory in PID_DIRS:
+            try:
+                uptime = max(0, int(time.time() - os.stat(
+                    ctx.path(f"{directory}/{adapter['name']}.pid")).st_mtime))
+                break
+            except OSError:
+                continue
+        sessions.append({"interface": adapter["name"],
+                         "up": adapter["admin_up"] and adapter["operstate"] in ("up", "unknown"),
+                         "local": getattr(inet, "address", None),
+                         "peer": getattr(inet, "ptp", None), "uptime_s": uptime})
+    return sessions
+
+
+# ---------------------------------------------------------------- the check
+
 def run(ctx) -> CheckResult:
+    started = time.monotonic()
+    base_deadline = min(ctx.deadline, started + BASE_BUDGET_S)
     adapters = ctx.facts("interfaces").get("interfaces", [])
-    names = {a["name"] for a in adapters}
-    peers = _scan(ctx.path("/etc/ppp/peers"), lambda n, text: peers_entry(n, text, names))
-    nm = _scan(ctx.path("/etc/NetworkManager/system-connections"), networkmanager_entry)
+    by_name = {a["name"]: a for a in adapters}
+    peers_texts = _read_dir(ctx.path("/etc/ppp/peers"))
+    peers = [e for n, text in peers_texts if (e := peers_entry(n, text, set(by_name)))]
+    nm_texts = _read_dir(ctx.path("/etc/NetworkManager/system-connections"))
+    nm = [e for n, text in nm_texts if (e := networkmanager_entry(n, text))]
     ppp = [a for a in adapters if a["kind"] == "ppp"]
     processes = _processes()
     session_up = any(a["admin_up"] and a["operstate"] in ("up", "unknown") for a in ppp)
+    dialer, account = _dialer(peers_texts, peers, nm_texts, nm, by_name,
+                              vlans(nm_texts, _read(ctx.path("/proc/net/vlan/config"))))
     facts = {
         "is_dialer": bool(peers or nm or ppp or "pppd" in processes),
         "peers": peers,
@@ -103,35 +325,154 @@ def run(ctx) -> CheckResult:
         "ppp_interfaces": [a["name"] for a in ppp],
         "processes": processes,
         "session_up": session_up,
+        "dialer": dialer,
+        "sessions": _sessions(ctx, ppp),
     }
-    facts["discovery"] = _discovery(ctx, facts, adapters, peers + nm)
+    facts["log"] = _log(ctx, facts, dialer, account, base_deadline)
+    facts["discovery"] = _discovery(ctx, facts, adapters, dialer, base_deadline)
     facts["access_concentrator"] = next(
         (ac["name"] for ac in facts["discovery"].get("acs", []) if ac.get("name")), None)
-    if facts["is_dialer"] and not session_up:
-        return CheckResult(Status.PROBLEM, facts, N_("this PC dials PPPoE but no session is up"))
-    return CheckResult(Status.OK, facts)
+    facts["login"] = _login(ctx, facts, dialer, account, by_name)
+    facts.update(derive_stage(facts))
+    facts = scrub_tree(facts, account.user,
+                       [account.nm_password, ctx.options.get("pppoe_password")])
+    return _result(facts)
 
 
-def _discovery(ctx, facts: dict, adapters: list[dict], dialers: list[dict]) -> dict:
+def _log(ctx, facts, dialer, account, deadline) -> dict:
+    if facts["session_up"] or not facts["is_dialer"]:
+        return {"outcome": None, "source": None, "reason": "not needed"}
+    from ..net import ppp_logs
+    return ppp_logs.read(run=ctx.run, path=ctx.path, logfiles=(dialer or {}).get("logfile", []),
+                         budget=max(0.05, min(LOG_BUDGET_S, deadline - time.monotonic() - 0.05)),
+                         user=account.user, secrets=(account.nm_password,))
+
+
+def _discovery(ctx, facts: dict, adapters: list[dict], dialer: dict | None,
+               deadline: float) -> dict:
     route, gateway = ctx.facts("route"), ctx.facts("gateway")
     working_route = route.get("has_default") and gateway.get("reachable")
     if facts["session_up"] or (not facts["is_dialer"] and working_route):
         return {"outcome": "not_run", "reason": "not needed"}
     if not ctx.privileged:
         return {"outcome": "not_run", "reason": "needs administrator rights"}
+    by_name = {a["name"]: a for a in adapters}
     wired = {a["name"]: a for a in adapters if a["kind"] == "ethernet"}
-    named = [d["interface"] for d in dialers if d.get("interface") in wired]
-    candidates = named or sorted(wired, key=lambda n: not wired[n]["carrier"])
-    interface = next((n for n in candidates if wired[n]["admin_up"] and wired[n]["carrier"]), None)
+    named = (dialer or {}).get("interface")
+    if named in by_name and by_name[named]["kind"] not in ("loopback", "ppp"):
+        candidates = [named]   # the dialer's own adapter (a VLAN of one too), whatever its kind
+    else:
+        candidates = sorted(wired, key=lambda n: not wired[n]["carrier"])
+    interface = next((n for n in candidates
+                      if by_name[n]["admin_up"] and by_name[n]["carrier"]), None)
     if interface is None:
         return {"outcome": "not_run", "reason": "no wired adapter with link"}
     from ..net import pppoe_discovery
-    budget = ctx.budget(PADI_WAIT_S * PADI_ATTEMPTS)
-    return pppoe_discovery.discover(interface, timeout=min(PADI_WAIT_S, budget / PADI_ATTEMPTS),
-                                    attempts=PADI_ATTEMPTS, budget=budget,
-                                    src_mac=wired[interface]["mac"])
+    if facts["is_dialer"]:
+        wait, attempts, wanted = PADI_WAIT_S, PADI_ATTEMPTS, PADI_WAIT_S * PADI_ATTEMPTS
+    else:   # the retry waits x1.5 (backoff): 0.25 + 0.375 s
+        wait, attempts = PROBE_WAIT_S, PROBE_ATTEMPTS
+        wanted = sum(wait * pppoe_discovery.BACKOFF ** i for i in range(attempts))
+    budget = max(0.05, min(wanted, deadline - time.monotonic() - 0.05))
+    return pppoe_discovery.discover(interface, timeout=min(wait, budget / attempts),
+                                    attempts=attempts, budget=budget,
+                                    src_mac=by_name[interface]["mac"],
+                                    service_name=(dialer or {}).get("service") or "")
 
 
-CHECK = CheckSpec(id="pppoe", summary="PPPoE dialer, session and line discovery (PADI/PADO)",
-                  run=run, needs=("interfaces", "route", "gateway"), timeout=3.0,
-                  privilege="optional")
+def _login(ctx, facts: dict, dialer: dict | None, account: _Account, by_name: dict) -> dict:
+    if not ctx.options.get("pppoe_login"):
+        return {"outcome": "not_run", "reason": "not asked for (--pppoe-login)"}
+    base = {"warning": LOGIN_WARNING, "budget_s": LOGIN_BUDGET_S}
+
+    def not_run(reason: str) -> dict:
+        return {"outcome": "not_run", "reason": reason, **base}
+
+    discovery = facts["discovery"]
+    if facts["session_up"]:
+        return not_run("a PPPoE session is already up")
+    if not ctx.privileged:
+        return not_run("needs administrator rights")
+    if discovery.get("outcome") != "pado":
+        return not_run("no access concentrator answered the discovery")
+    from ..net import ppp_secrets, ppp_session
+    creds, why = ppp_secrets.load(
+        lambda path: _read(ctx.path(path)), user=ctx.options.get("pppoe_user") or account.user,
+        password=ctx.options.get("pppoe_password"), nm_password=account.nm_password,
+        remote=account.remotename)
+    if creds is None:
+        return not_run(why)
+    budget = min(LOGIN_BUDGET_S, ctx.remaining() - 0.1)
+    if budget < MIN_LOGIN_S:
+        return not_run("not enough time left for a test login (raise --timeout)")
+    result = ppp_session.login(discovery["interface"], creds=creds, budget=budget,
+                               service=(dialer or {}).get("service") or "",
+                               ac_name=(dialer or {}).get("ac_name"))
+    result.update(base, user_hint=user_hint(creds.user), credentials=creds.source)
+    return ppp_secrets.scrub_tree(result, creds.user, [creds.pap, creds.chap])
+
+
+def derive_stage(facts: dict) -> dict:
+    """Where the dial-up stops, from the strongest evidence: the session, the dialer's adapter,
+    live discovery, the test login, the dialer's log, then the discovery's PADO.
+
+    Returns {stage, stage_source, step, server_message, address, windows_error}: the number
+    Windows would show for the same observation.
+    """
+    stage = source = step = message = address = None
+    dialer = facts.get("dialer") or {}
+    discovery = facts.get("discovery", {}).get("outcome")
+    login, log = facts.get("login") or {}, facts.get("log") or {}
+    if facts.get("session_up"):
+        stage, source = "up", "interfaces"
+    elif not facts.get("is_dialer"):
+        pass
+    elif dialer.get("interface") and dialer.get("present") is False:
+        stage, source = "adapter_missing", "interfaces"
+    elif dialer.get("interface") and dialer.get("admin_up") is False:
+        stage, source = "adapter_disabled", "interfaces"
+    elif discovery == "no_pado":
+        stage, source, step = "no_pado", "discovery", "PADI"
+    elif login.get("outcome") in LOGIN_STAGE:
+        stage, source = LOGIN_STAGE[login["outcome"]], "login"
+        step, message = login.get("step"), login.get("message")
+        address = (login.get("ipcp") or {}).get("address")
+    elif log.get("outcome") in FAILED and not (discovery == "pado" and log["outcome"] == "no_pado"):
+        stage, source, step, message = log["outcome"], "log", log.get("step"), log.get("message")
+        if stage == "terminated":   # pppd keeps the peer's reason apart: "... by peer (REASON)"
+            message = message or log.get("terminate_reason")
+    elif discovery == "pado":
+        stage, source = "pado", "discovery"
+    return {"stage": stage, "stage_source": source, "step": step, "server_message": message,
+            "address": address, "windows_error": WINDOWS_ERRORS.get(stage)}
+
+
+def _result(facts: dict) -> CheckResult:
+    stage, source = facts["stage"], facts["stage_source"]
+    args = {"interface": (facts.get("dialer") or {}).get("interface")
+            or facts["discovery"].get("interface") or "?",
+            "code": facts["windows_error"] or "—", "step": facts["step"] or "—",
+            "server_message": facts["server_message"] or "—", "address": facts["address"] or "?"}
+    kind = "refused" if stage in REFUSED else "no_answer" if stage in NO_ANSWER else "stopped"
+    if stage == "adapter_missing":
+        return CheckResult(Status.PROBLEM, facts, R_ADAPTER_MISSING, reason_args=args)
+    if stage == "adapter_disabled":
+        return CheckResult(Status.PROBLEM, facts, R_ADAPTER_DISABLED, reason_args=args)
+    if stage == "no_pado" and source == "discovery":
+        args["interface"] = facts["discovery"].get("interface") or args["interface"]
+        return CheckResult(Status.PROBLEM, facts, R_NO_PADO, reason_args=args)
+    if source == "login":
+        return CheckResult(Status.PROBLEM, facts,
+                           R_LOGIN["ok"] if stage == "login_ok" else R_LOGIN[kind],
+                           reason_args=args)
+    if source == "log":
+        return CheckResult(Status.PROBLEM, facts, R_LOG[kind], reason_args=args)
+    if facts["is_dialer"] and not facts["session_up"]:
+        return CheckResult(Status.PROBLEM, facts, R_NO_SESSION)
+    return CheckResult(Status.OK, facts)
+
+
+CHECK = CheckSpec(id="pppoe", summary="PPPoE dialer, session, dialer log, line discovery "
+                                      "(PADI/PADO) and the opt-in test login",
+                  run=run, needs=("interfaces", "route", "gateway"),
+                  timeout=BASE_BUDGET_S + 0.1 + LOGIN_BUDGET_S, privilege="optional")

@@ -1,7 +1,8 @@
 """PPPoE discovery probe (RFC 2516): broadcast PADI, collect the PADOs.
 
 Only the first half of discovery is done: no PADR is ever sent, so no
-session is opened on the access concentrator (AC).
+session is opened on the access concentrator (AC). The opt-in test login
+(ppp_session.py) does the rest and reuses the parsing here.
 
 scapy is imported lazily inside the functions that need it, so importing
 this module is cheap. Parsing of replies is pure (bytes -> dict | None) and
@@ -33,6 +34,14 @@ TAG_SERVICE_NAME = 0x0101
 TAG_AC_NAME = 0x0102
 TAG_HOST_UNIQ = 0x0103
 TAG_AC_COOKIE = 0x0104
+TAG_RELAY_SESSION_ID = 0x0110
+TAG_SERVICE_NAME_ERROR = 0x0201
+TAG_AC_SYSTEM_ERROR = 0x0202
+TAG_GENERIC_ERROR = 0x0203
+ERROR_TAGS = {TAG_SERVICE_NAME_ERROR: "Service-Name-Error", TAG_AC_SYSTEM_ERROR: "AC-System-Error",
+              TAG_GENERIC_ERROR: "Generic-Error"}
+MAX_ERRORS = 4  # error tags kept per packet
+MAX_ECHOED = 64  # bytes of AC-Cookie / Relay-Session-Id we are willing to echo back
 
 HOST_UNIQ_LEN = 8  # random, so only replies to *our* PADIs are counted
 MAX_TEXT = 64  # characters kept from any string the AC sends
@@ -82,12 +91,19 @@ def parse_tags(payload: bytes) -> list[tuple[int, bytes]] | None:
     return tags
 
 
+def error_tags(tags: list[tuple[int, bytes]]) -> list[dict]:
+    """The Service-Name-Error, AC-System-Error and Generic-Error tags: [{"tag", "message"}]."""
+    return [{"tag": ERROR_TAGS[t], "message": clean_text(v)}
+            for t, v in tags if t in ERROR_TAGS][:MAX_ERRORS]
+
+
 def parse_pado(frame: bytes, host_uniqs: bytes | Collection[bytes]) -> dict | None:
     """Ethernet frame -> PADO facts, or None unless it is a well-formed PADO
     answering one of our Host-Uniq values.
 
     Returns {"ac_mac", "dst_mac", "name", "services", "has_cookie",
-    "host_uniq"}.
+    "host_uniq", "cookie", "relay_id", "errors"}; cookie and relay_id are
+    the raw tag values a PADR must echo (None when absent or oversized).
     """
     try:
         if isinstance(host_uniqs, (bytes, bytearray)):
@@ -120,13 +136,18 @@ def parse_pado(frame: bytes, host_uniqs: bytes | Collection[bytes]) -> dict | No
                 s = clean_text(v)
                 if s not in services:
                     services.append(s)
+        cookie = next((v for t, v in tags if t == TAG_AC_COOKIE), None)
+        relay = next((v for t, v in tags if t == TAG_RELAY_SESSION_ID), None)
         return {
             "ac_mac": format_mac(src),
             "dst_mac": format_mac(frame[0:6]),
             "name": clean_text(name),
             "services": services,
-            "has_cookie": any(t == TAG_AC_COOKIE for t, _ in tags),
+            "has_cookie": cookie is not None,
             "host_uniq": uniq,
+            "cookie": cookie if cookie is not None and len(cookie) <= MAX_ECHOED else None,
+            "relay_id": relay if relay is not None and len(relay) <= MAX_ECHOED else None,
+            "errors": error_tags(tags),
         }
     except Exception:  # untrusted input: never let it crash the probe
         return None
@@ -176,7 +197,7 @@ def discover(
 
     Returns {"outcome": "pado"|"no_pado"|"error", "interface", "attempts"
     (PADIs sent), "acs": [{"name", "mac", "services", "has_cookie",
-    "latency_ms"}], "error": None|str}. Never raises.
+    "latency_ms", "errors"}], "error": None|str}. Never raises.
     """
     start = time.monotonic()
     result: dict = {
@@ -253,6 +274,7 @@ def _run(result, iface, mac, promisc, service, timeout, attempts, deadline):
                             "services": info["services"],
                             "has_cookie": info["has_cookie"],
                             "latency_ms": round((got - sent[info["host_uniq"]]) * 1000.0, 3),
+                            "errors": info["errors"],
                         }
                     if first_pado is None:
                         first_pado = got

@@ -91,6 +91,8 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HTTPD_SCRIPT = Path(__file__).resolve().with_name("httpd.py")
 PROBES_SCRIPT = Path(__file__).resolve().with_name("probes.py")
+PPP_AC_SCRIPT = Path(__file__).resolve().with_name("ppp_ac.py")
+PPP_LOG_NAME = "pppd.log"  # the dialer's `logfile`, in the PC's /etc/ppp
 NETNS_RUN_DIR = Path("/run/netns")
 NETNS_ETC_DIR = Path("/etc/netns")
 HOST_PPP_DIR = Path("/etc/ppp")
@@ -665,8 +667,9 @@ class Lab:
                            "bind the PC's ppp configuration over it")
         if not (NETNS_RUN_DIR / self.ns["ac"]).exists():
             self._wire_bridged_modem()
-        if "ac-pppoe-server" in self._daemons:
-            self._terminate("ac-pppoe-server")
+        for name in ("ac-pppoe-server", "ac-ppp-ac"):
+            if name in self._daemons:
+                self._terminate(name)
         self._write_ppp_config()
         if access_concentrator:
             self._start_pppoe_server(ac_name, service)
@@ -711,3 +714,70 @@ class Lab:
         """True while pppoe-server runs and holds its PPPoE discovery socket."""
         return (self.daemon_alive("ac-pppoe-server")
                 and _packet_socket_open(self.daemon_pid("ac-pppoe-server"), ETH_P_PPP_DISC))
+
+    # --------------------------------------------- PPPoE: the lab's own AC (ppp_ac.py)
+    def start_ppp_ac(self, mode="accept", *, auth="pap", message=None, ac_name=DEFAULT_AC_NAME,
+                     service=DEFAULT_SERVICE, pads_error=None):
+        """Replace pppoe-server by the lab's own access concentrator (tests/lab/ppp_ac.py).
+
+        It runs the session stages too: mode "accept" (the lab account logs in and gets
+        AC_REMOTE_ADDR), "refuse" (every login refused with `message`), "pads-error" (PADR
+        answered by an error PADS), "lcp-timeout" (PADS, then silence). The account reaches it
+        through the environment, never its command line. Its events (padi, padr, pads, pap, chap,
+        padt, ...) are read with ppp_ac_events().
+        """
+        if not (NETNS_RUN_DIR / self.ns["ac"]).exists():
+            self.make_pc_pppoe_dialer(access_concentrator=False)
+        for name in ("ac-pppoe-server", "ac-ppp-ac"):
+            if name in self._daemons:
+                self._terminate(name)
+        self.ppp_ac_events_path = self.tmpdir / "ppp-ac-events.jsonl"
+        self.ppp_ac_events_path.write_text("")
+        ready = self.tmpdir / "ppp-ac.ready"
+        ready.unlink(missing_ok=True)
+        argv = [sys.executable, str(PPP_AC_SCRIPT), "serve", "--iface", AC_IF, "--mode", mode,
+                "--auth", auth, "--ac-name", ac_name, "--service", service,
+                "--events", str(self.ppp_ac_events_path), "--ready", str(ready)]
+        if message is not None:
+            argv += ["--message", message]
+        if pads_error is not None:
+            argv += ["--pads-error-tag", pads_error[0], "--pads-error-text", pads_error[1]]
+        env = self._clean_env("/root")
+        env.update(LAB_AC_USER=self.pppoe_user, LAB_AC_PASSWORD=self.pppoe_password)
+        log_path = self.tmpdir / "ac-ppp-ac.log"
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(["ip", "netns", "exec", self.ns["ac"], *argv],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                                    cwd="/", start_new_session=True)
+        self._daemons["ac-ppp-ac"] = (proc, log_path)
+        self._wait_until("ac-ppp-ac", lambda pid: ready.exists()
+                         and _packet_socket_open(pid, ETH_P_PPP_DISC), "PPPoE sockets")
+        return self
+
+    def ppp_ac_events(self):
+        """The lab AC's events so far, oldest first (dicts with "event" and its data)."""
+        path = getattr(self, "ppp_ac_events_path", None)
+        if path is None or not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def set_pppoe_nic(self, name):
+        """The dialer's peers file names adapter `name` (e.g. one this PC does not have)."""
+        peers = self.netns_etc("pc") / "ppp" / "peers" / PPPOE_PEER
+        text = peers.read_text()
+        lines = [f"nic-{name}" if line.startswith("nic-") else line for line in text.splitlines()]
+        peers.write_text("\n".join(lines) + "\n")
+
+    def write_ppp_log(self, lines, name=PPP_LOG_NAME):
+        """pppd's own log (the peers file's `logfile` option) with these bare message lines.
+
+        It lives in the PC's /etc/ppp (/etc/netns/<pc>/ppp/...): /var/log would be the host's
+        and every lab's.
+        """
+        ppp = self.netns_etc("pc") / "ppp"
+        (ppp / name).write_text("".join(line + "\n" for line in lines))
+        peers = ppp / "peers" / PPPOE_PEER
+        option = f"logfile /etc/ppp/{name}"
+        text = peers.read_text()
+        if option not in text.splitlines():
+            peers.write_text(text + option + "\n")

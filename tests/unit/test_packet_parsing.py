@@ -64,7 +64,26 @@ def test_valid_pado():
         "services": ["lab-internet"],
         "has_cookie": True,
         "host_uniq": HOST_UNIQ,
+        "cookie": b"\x99" * 16,     # echoed in our PADR (RFC 2516 5.3)
+        "relay_id": None,
+        "errors": [],
     }
+
+
+def test_pado_relay_id_and_error_tags():
+    tags = (tag(0x0102, b"BRAS-3") + tag(0x0103, HOST_UNIQ) + tag(0x0110, b"relay-7")
+            + tag(0x0202, b"busy\x00\x1b[31m") + tag(0x0201, b""))
+    info = parse_pado(pado_frame(tags, pad_to=120), HOST_UNIQ)
+    assert info["relay_id"] == b"relay-7" and info["cookie"] is None
+    assert info["has_cookie"] is False
+    assert info["errors"] == [{"tag": "AC-System-Error", "message": "busy\ufffd\ufffd[31m"},
+                              {"tag": "Service-Name-Error", "message": ""}]
+
+
+def test_pado_oversized_cookie_is_not_echoed():
+    tags = tag(0x0103, HOST_UNIQ) + tag(0x0104, b"c" * (pppoe_discovery.MAX_ECHOED + 1))
+    info = parse_pado(pado_frame(tags, pad_to=200), HOST_UNIQ)
+    assert info["has_cookie"] is True and info["cookie"] is None
 
 
 def test_pado_matches_any_of_our_host_uniqs():
