@@ -16,7 +16,6 @@ from . import netlab
 from . import extra_faults as extras
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(90)]
-SCENARIO_BUDGET_MS = 3000     # every lab scenario's goal
 
 
 def diagnose(lab, *, unprivileged=False):
@@ -24,7 +23,6 @@ def diagnose(lab, *, unprivileged=False):
                             unprivileged=unprivileged)
     assert "Traceback" not in done.stderr, done.stderr
     report = validate(json.loads(done.stdout))
-    assert report["duration_ms"] < SCENARIO_BUDGET_MS
     checks = {c["id"]: c for c in report["checks"]}
     return done, report, checks
 
