@@ -15,12 +15,14 @@ from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net import igd
 
-# A router answers an M-SEARCH within tens of milliseconds; the wait only runs out in full when
-# no gateway answers, and then it runs alongside the slower checks.
+# A router answers a unicast M-SEARCH at once and a multicast one within tens of milliseconds
+# (at most MX = 1 s later, by the standard); a gateway without SSDP answers the unicast one with a
+# port unreachable. The wait only runs out in full when the gateway says nothing at all.
 SSDP_WAIT_S = 0.6
 DESCRIPTION_WAIT_S = 0.8   # one small XML document from the LAN, redirects included
 SOAP_WAIT_S = 0.8          # all actions at once, so this is the wait for the slowest
 SSDP_TARGET = igd.SSDP_GROUP   # tests point this at a loopback responder
+SSDP_UNICAST_PORT = igd.SSDP_GROUP[1]   # the gateway's own SSDP port (tests: a loopback one)
 CONNECTED = "Connected"
 NO_ERROR = "ERROR_NONE"
 
@@ -83,7 +85,8 @@ def _link(answer: dict[str, Any] | None) -> dict[str, Any]:
 
 def _facts(**known: Any) -> dict[str, Any]:
     """Every fact present (None = not observed), so rules and readers see one shape."""
-    facts = {"found": False, "address": None, "is_gateway": None, "devices": [], "ignored": [],
+    facts = {"found": False, "address": None, "is_gateway": None, "gateway_ssdp": None,
+             "devices": [], "ignored": [],
              "location": None, "description": None, "connections": [], "service": None,
              "connection_status": None, "connected": None, "last_connection_error": None,
              "uptime_s": None, "external_ip": None, "external_ip_kind": None,
@@ -112,9 +115,10 @@ def run(ctx) -> CheckResult:
                            N_("the default gateway {gateway} is not on a local network"),
                            reason_args={"gateway": gateway})
     found = igd.search(str(network.ip), ctx.budget(SSDP_WAIT_S),
-                       lambda address: _in(address, network), prefer=gateway, target=SSDP_TARGET)
+                       lambda address: _in(address, network), prefer=gateway, target=SSDP_TARGET,
+                       unicast_port=SSDP_UNICAST_PORT)
     devices = found["devices"]
-    facts = _facts(devices=devices, ignored=found["ignored"])
+    facts = _facts(devices=devices, ignored=found["ignored"], gateway_ssdp=found["gateway_port"])
     if found["outcome"] == "error":
         return CheckResult(Status.ERROR, facts, N_("the UPnP search could not be sent ({error})"),
                            reason_args={"error": found["error"]})

@@ -11,10 +11,12 @@ from __future__ import annotations
 import errno
 import ipaddress
 import re
+import select
 import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from typing import Any, Callable
 from urllib.parse import urljoin, urlsplit
 
@@ -24,6 +26,7 @@ SEARCH_TARGETS = ("urn:schemas-upnp-org:device:InternetGatewayDevice:1",
 SSDP_MX = 1              # seconds a device may delay its answer; 1 is the least UDA allows
 SSDP_TTL = 2             # UDA's default hop limit: the search stays in the home
 RESEND_FRACTION = 0.4    # one resend, this far into the wait, covers a lost datagram
+CLOSED_GRACE_S = 0.1     # the gateway's SSDP port is closed: this long more for multicast answers
 MAX_DATAGRAM = 2048      # an SSDP answer is a few hundred bytes; longer ones are cut here
 MAX_DATAGRAMS = 64       # a chatty or hostile LAN cannot keep the search busy
 MAX_LISTED = 8           # devices and ignored answers kept in the facts
@@ -64,11 +67,13 @@ def token(value: Any) -> str | None:
 
 
 # ----------------------------------------------------------------------------------- SSDP
-def search_message(target: str) -> bytes:
+def search_message(target: str, host: tuple[str, int] = SSDP_GROUP) -> bytes:
+    """An M-SEARCH; sent to one device (UDA 1.1 unicast search) it carries no MX: no delay."""
+    mx = f"MX: {SSDP_MX}\r\n" if host == SSDP_GROUP else ""
     return ("M-SEARCH * HTTP/1.1\r\n"
-            f"HOST: {SSDP_GROUP[0]}:{SSDP_GROUP[1]}\r\n"
+            f"HOST: {host[0]}:{host[1]}\r\n"
             'MAN: "ssdp:discover"\r\n'
-            f"MX: {SSDP_MX}\r\n"
+            f"{mx}"
             f"ST: {target}\r\n\r\n").encode("ascii")
 
 
@@ -101,37 +106,64 @@ def same_device_url(url: str, address: str) -> str | None:
 
 
 def search(local_addr: str, wait: float, accept: Callable[[str], bool], *,
-           prefer: str | None = None, target: tuple[str, int] = SSDP_GROUP) -> dict[str, Any]:
+           prefer: str | None = None, target: tuple[str, int] = SSDP_GROUP,
+           unicast_port: int = SSDP_GROUP[1]) -> dict[str, Any]:
     """M-SEARCH for an IGD from local_addr, listening `wait` seconds (less once `prefer` answers).
 
-    Answers from addresses `accept` refuses, or naming a LOCATION on another host, are ignored.
-    `target` is the multicast group; tests pass a loopback address instead.
+    The search goes to the multicast group and, when `prefer` (the gateway) is given, to that
+    device too: it answers a unicast search at once, and a gateway without SSDP says so with a
+    port unreachable, after which only CLOSED_GRACE_S more is spent on multicast answers.
+    `gateway_port` records it: answered, closed or None (nothing heard). Answers from addresses
+    `accept` refuses, or naming a LOCATION on another host, are ignored. `target` is the
+    multicast group; tests pass a loopback address instead.
     """
     devices: list[dict[str, Any]] = []
     ignored: list[dict[str, Any]] = []
-    result = {"outcome": "none", "devices": devices, "ignored": ignored, "error": None}
+    result = {"outcome": "none", "devices": devices, "ignored": ignored, "error": None,
+              "gateway_port": None}
     deadline = time.monotonic() + wait
     resend_at: float | None = time.monotonic() + wait * RESEND_FRACTION
     try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        with ExitStack() as stack:
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(local_addr))
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, SSDP_TTL)
             sock.bind((local_addr, 0))
-            _send_searches(sock, target)
+            direct = None
+            if prefer:
+                direct = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                direct.bind((local_addr, 0))
+                direct.connect((prefer, unicast_port))
+
+            def gateway_closed() -> None:
+                nonlocal direct, deadline
+                result["gateway_port"], direct = "closed", None   # the stack closes it
+                deadline = min(deadline, time.monotonic() + CLOSED_GRACE_S)
+
+            if _send_searches(sock, target, direct):
+                gateway_closed()
             for _ in range(MAX_DATAGRAMS):
                 now = time.monotonic()
                 if now >= deadline or (prefer and any(d["address"] == prefer for d in devices)):
                     break
                 if resend_at is not None and now >= resend_at:
                     resend_at = None
-                    if not devices:
-                        _send_searches(sock, target)
-                sock.settimeout(max(0.001, min(deadline, resend_at or deadline) - now))
-                try:
-                    data, (address, _port) = sock.recvfrom(MAX_DATAGRAM)
-                except (socket.timeout, ConnectionRefusedError):  # ICMP from a unicast target
-                    continue
-                _take(data, address, accept, devices, ignored)
+                    if not devices and _send_searches(sock, target, direct):
+                        gateway_closed()
+                        continue
+                waiting = [s for s in (sock, direct) if s is not None]
+                readable, _, _ = select.select(
+                    waiting, [], [], max(0.001, min(deadline, resend_at or deadline) - now))
+                for ready in readable:
+                    try:
+                        data, (address, _port) = ready.recvfrom(MAX_DATAGRAM)
+                    except ConnectionRefusedError:   # ICMP port unreachable
+                        if ready is direct:
+                            gateway_closed()
+                        continue
+                    if ready is direct:
+                        result["gateway_port"] = "answered"
+                    _take(data, address, accept, devices, ignored)
     except OSError as exc:
         result.update(outcome="error", error=errno.errorcode.get(exc.errno or 0, type(exc).__name__))
         return result
@@ -140,9 +172,17 @@ def search(local_addr: str, wait: float, accept: Callable[[str], bool], *,
     return result
 
 
-def _send_searches(sock: socket.socket, target: tuple[str, int]) -> None:
+def _send_searches(sock: socket.socket, target: tuple[str, int],
+                   direct: socket.socket | None = None) -> bool:
+    """Multicast and, with `direct`, unicast searches; True when the unicast port is closed."""
     for search_target in SEARCH_TARGETS:
         sock.sendto(search_message(search_target), target)
+        if direct is not None:
+            try:
+                direct.send(search_message(search_target, direct.getpeername()))
+            except ConnectionRefusedError:   # the port unreachable of an earlier search
+                return True
+    return False
 
 
 def _take(data: bytes, address: str, accept, devices: list, ignored: list) -> None:

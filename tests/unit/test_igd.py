@@ -33,8 +33,10 @@ SLACK_S = 0.3   # thread start-up and scheduling on a busy test machine
 
 @pytest.fixture(autouse=True)
 def no_multicast(monkeypatch):
-    """The discard port on loopback unless a test names its own responder."""
+    """The discard port on loopback unless a test names its own responder; the gateway's own
+    SSDP port is closed."""
     monkeypatch.setattr(router, "SSDP_TARGET", (LOOPBACK, 9))
+    monkeypatch.setattr(router, "SSDP_UNICAST_PORT", 9)
 
 
 @pytest.fixture
@@ -61,6 +63,7 @@ def ctx(gateway=LOOPBACK, netmask="255.0.0.0", device="lo", seconds=router.CHECK
 
 def check(monkeypatch, server, **kwargs):
     monkeypatch.setattr(router, "SSDP_TARGET", (LOOPBACK, server.ssdp_port))
+    monkeypatch.setattr(router, "SSDP_UNICAST_PORT", server.ssdp_port)
     started = time.monotonic()
     result = router.run(ctx(**kwargs))
     return result, time.monotonic() - started
@@ -198,8 +201,40 @@ def test_search_without_answer_keeps_its_wait():
         found = igd.search(LOOPBACK, 0.3, lambda a: True, target=silent.getsockname())
         elapsed = time.monotonic() - started
         assert silent.recv(4096).startswith(b"M-SEARCH * HTTP/1.1\r\n")
-    assert found == {"outcome": "none", "devices": [], "ignored": [], "error": None}
+    assert found == {"outcome": "none", "devices": [], "ignored": [], "error": None,
+                     "gateway_port": None}
     assert 0.29 < elapsed < 0.3 + SLACK_S
+
+
+def test_a_gateway_without_ssdp_ends_the_search_after_a_short_grace():
+    """Its port unreachable answers the unicast search: no waiting out the whole window."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as closed:
+        closed.bind((LOOPBACK, 0))
+        port = closed.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind((LOOPBACK, 0))
+        started = time.monotonic()
+        found = igd.search(LOOPBACK, 2.0, lambda a: True, prefer=LOOPBACK,
+                           target=silent.getsockname(), unicast_port=port)
+        elapsed = time.monotonic() - started
+    assert found["gateway_port"] == "closed" and found["outcome"] == "none"
+    assert elapsed < 2.0 / 2   # the grace, not the window
+
+
+def test_the_gateway_answers_the_unicast_search(igd_factory):
+    server = igd_factory()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind((LOOPBACK, 0))
+        found = igd.search(LOOPBACK, 2.0, lambda a: True, prefer=LOOPBACK,
+                           target=silent.getsockname(), unicast_port=server.ssdp_port)
+    assert found["gateway_port"] == "answered" and found["outcome"] == "found"
+    assert found["devices"][0]["address"] == LOOPBACK
+
+
+def test_a_unicast_search_names_its_device_and_asks_for_no_delay():
+    unicast = igd.search_message(igd.SEARCH_TARGETS[0], ("192.168.1.1", 1900))
+    assert b"HOST: 192.168.1.1:1900\r\n" in unicast and b"MX:" not in unicast
+    assert b"MX: 1\r\n" in igd.search_message(igd.SEARCH_TARGETS[0])
 
 
 def test_search_from_an_address_not_here_is_an_error_not_a_crash():
