@@ -62,13 +62,13 @@ MS = 1000
 
 
 @contextmanager
-def fresh_lab(breaks=()):
-    """A started lab with `breaks` applied; stopped on the way out, error or not."""
+def fresh_lab(scenario=None):
+    """A started lab, broken the scenario's way; stopped on the way out, error or not."""
     lab = Lab()
     try:
         lab.start()
-        for step, *args in breaks:  # a Lab method's name, or a topic's callable
-            step(lab, *args) if callable(step) else getattr(lab, step)(*args)
+        if scenario is not None:
+            scenario.apply(lab)
         yield lab
     finally:
         lab.stop()
@@ -209,7 +209,7 @@ def measure(runs):
     results["scenarios"] = []
     for scenario in SCENARIOS:
         print(f"scenario {scenario.name} ...", file=sys.stderr, flush=True)
-        with fresh_lab(scenario.breaks) as lab:
+        with fresh_lab(scenario) as lab:
             results["scenarios"].append(scenario_times(lab, scenario, runs))
             if scenario.name == PACKET_SCENARIO:
                 results["packet"][PACKET_SCENARIO] = packet_level(lab)

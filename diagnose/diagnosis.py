@@ -126,8 +126,9 @@ def _redacted(report: dict, profile: dict, rules, options: dict) -> dict:
     texts = " ".join(line for rule in rules for lang in rule.advice for line in rule.advice[lang])
     keep = [address for p in probes for address in (*p["public_resolvers"], *p["ping_targets"])]
     keep += re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", texts)
+    # The PPPoE user name never gets this far: the pppoe check keeps only a hint of it.
     secrets = [options[key] for key in ("pppoe_password",) if options.get(key)]
-    return redact(report, secrets=secrets, pppoe_users=options.get("pppoe_users", ()), keep=keep)
+    return redact(report, secrets=secrets, keep=keep)
 
 
 def _progress(lang: str):

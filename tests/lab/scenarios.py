@@ -25,6 +25,16 @@ class Scenario:
     env: dict = field(default_factory=dict)
     also: tuple[str, ...] = ()         # further rules that must fire (as findings)
 
+    def apply(self, lab) -> None:
+        """Break a started lab the scenario's way (the tests and the benchmark share this)."""
+        if self.pppoe:
+            lab.make_pc_pppoe_dialer(access_concentrator=True)
+        for step, *args in self.breaks:
+            if callable(step):
+                step(lab, *args)          # a topic's own way to break the lab
+            else:
+                getattr(lab, step)(*args)
+
 
 CORE = (
     Scenario("healthy", "none", "N23", 0),

@@ -21,13 +21,8 @@ def run_json(lab, scenario):
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-def test_scenario(request, scenario):
-    lab = request.getfixturevalue("pppoe_lab" if scenario.pppoe else "lab")
-    for step, *args in scenario.breaks:
-        if callable(step):
-            step(lab, *args)          # a topic's own way to break the lab
-        else:
-            getattr(lab, step)(*args)
+def test_scenario(lab, scenario):
+    scenario.apply(lab)
     done, report = run_json(lab, scenario)
     verdict = report["verdict"]
     summary = {c["id"]: (c["status"], c["reason"]) for c in report["checks"]}
