@@ -14,6 +14,8 @@ from ..net import dnsquery, reach, resolvconf
 RESOLVE_WAIT_S = 1.0    # as for the dns check: a live resolver answers well within it
 CONNECT_WAIT_S = 1.5    # TCP handshake to a domestic endpoint; a dead route fails faster
 READ_WAIT_S = 2.0       # the 204 itself is tiny
+FETCH_WAIT_S = 2.0      # handshake and answer together: on a lossy line the two waits must not
+                        # add up (a fault scenario's report within 3 s)
 MAX_BODY = 64 * 1024    # a portal page is read this far and no further
 TARGET_PORTS = (53, 443)  # public resolvers answer on these when ICMP is filtered
 # How a URL fared, in words a reason can show (translated in the report's language).
@@ -82,12 +84,15 @@ def fetch(ctx, url: str, resolvers: list[str]) -> dict:
     result["address"] = address
     netloc = address + (f":{parts.port}" if parts.port else "")
     target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    from urllib3.util import Timeout
+
     started = time.monotonic()
     session = _pinned_session(parts.scheme, host)
+    waits = Timeout(total=ctx.budget(FETCH_WAIT_S), connect=ctx.budget(CONNECT_WAIT_S),
+                    read=ctx.budget(READ_WAIT_S))
     try:
         with session.get(target, headers={"Host": parts.netloc.rsplit("@", 1)[-1]},
-                         allow_redirects=False, stream=True,
-                         timeout=(ctx.budget(CONNECT_WAIT_S), ctx.budget(READ_WAIT_S))) as reply:
+                         allow_redirects=False, stream=True, timeout=waits) as reply:
             body = reply.raw.read(MAX_BODY, decode_content=False) or b""
             location = reply.headers.get("Location")
             result.update(status_code=reply.status_code, location=location[:300] if location else None,

@@ -305,6 +305,10 @@ class Hostile(BaseHTTPRequestHandler):
         if self.path == "/generate_204":
             self.send_response(204)
             self.end_headers()
+        elif self.path == "/slow":   # answers after longer than a fetch may take
+            time.sleep(1.0)
+            self.send_response(204)
+            self.end_headers()
         elif self.path == "/portal":
             self.send_response(302)
             self.send_header("Location", "http://portal.test/notice?" + "x" * 1000)
@@ -341,6 +345,13 @@ def test_fetch_classifies_without_reading_hostile_bodies(tmp_path, http_server):
     assert time.monotonic() - started < 4
     assert internet.fetch(c, f"http://127.0.0.1:{closed_port()}/", [])["outcome"] == "refused"
     assert internet.fetch(c, "http://name.test/", [])["outcome"] == "dns_failure"
+
+
+def test_fetch_keeps_one_wait_for_handshake_and_answer(tmp_path, http_server, monkeypatch):
+    """The total, not the read wait, bounds a fetch: on a lossy line they must not add up."""
+    monkeypatch.setattr(internet, "FETCH_WAIT_S", 0.3)
+    result = internet.fetch(ctx(tmp_path), http_server + "/slow", [])
+    assert result["outcome"] == "timeout" and result["ms"] < internet.READ_WAIT_S * 1000
 
 
 @pytest.mark.parametrize("status, location, body, outcome", [
