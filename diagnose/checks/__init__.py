@@ -6,6 +6,12 @@ import pkgutil
 
 from ..model import CheckSpec
 
+# From this computer outwards: the order in which reports list the checks (as far as their needs
+# allow), so a person reads the path from the adapter to the internet. A new check not named here
+# comes last.
+PATH_ORDER = ("interfaces", "wifi", "addressing", "route", "gateway", "line_quality", "router",
+              "pppoe", "dns", "dns_hijack", "internet", "path_mtu", "ipv6", "proxy")
+
 
 def _discover() -> tuple[CheckSpec, ...]:
     specs = []
@@ -13,7 +19,8 @@ def _discover() -> tuple[CheckSpec, ...]:
         spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "CHECK", None)
         if isinstance(spec, CheckSpec):
             specs.append(spec)
-    return tuple(specs)
+    place = {check: index for index, check in enumerate(PATH_ORDER)}
+    return tuple(sorted(specs, key=lambda spec: place.get(spec.id, len(place))))
 
 
 ALL = _discover()

@@ -367,3 +367,11 @@ def test_privilege_reads_capabilities(tmp_path):
     assert has_raw_socket_privilege(tmp_path) is True
     write(tmp_path, "/proc/self/status", "Name: x\nCapEff:\t0000000000000000\n")
     assert has_raw_socket_privilege(tmp_path) is False
+
+
+def test_reports_list_the_checks_from_the_computer_outwards():
+    from diagnose.checks import ALL, BY_ID, PATH_ORDER
+    from diagnose.runner import order
+    assert sorted(PATH_ORDER) == sorted(BY_ID), "place a new check in PATH_ORDER"
+    # as PATH_ORDER, except that route (needed by interfaces) comes first
+    assert [spec.id for spec in order(ALL)] == ["route", *(c for c in PATH_ORDER if c != "route")]
