@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import errno
+import socket
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
 _RCODE_OUTCOME = {"NXDOMAIN": "nxdomain", "SERVFAIL": "servfail", "REFUSED": "refused"}
+# Unanswered this far into its wait, the question is sent again (same id): on a lossy line one
+# lost datagram must not pass for a dead resolver. A live resolver answers well before.
+RESEND_FRACTION = 0.5
 
 
 def query_a(server: str, name: str, timeout: float, port: int = 53) -> dict[str, Any]:
@@ -26,8 +30,7 @@ def query(server: str, name: str, timeout: float, port: int = 53,
     result: dict[str, Any] = {"server": server, "name": name, "outcome": "error", "rcode": None,
                               "latency_ms": None, "answers": []}
     try:
-        reply = dns.query.udp(dns.message.make_query(name, rdtype), server, timeout=timeout,
-                              port=port, ignore_unexpected=True)
+        reply = _ask(dns.message.make_query(name, rdtype), server, port, timeout)
     except dns.exception.Timeout:
         result["outcome"] = "timeout"
         return result
@@ -52,6 +55,30 @@ def query(server: str, name: str, timeout: float, port: int = 53,
     else:
         result["outcome"] = _RCODE_OUTCOME.get(rcode, "servfail")
     return result
+
+
+def _ask(query, server: str, port: int, timeout: float):
+    """The reply to `query` over UDP, asked once more halfway through the wait."""
+    import dns.exception
+    import dns.query
+
+    destination = (server, port)
+    end = time.time() + timeout            # dnspython's expirations are wall-clock times
+    resend_at: float | None = time.time() + timeout * RESEND_FRACTION
+    family = socket.AF_INET6 if ":" in server else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        dns.query.send_udp(sock, query, destination, end)
+        while True:
+            try:
+                reply, _ = dns.query.receive_udp(sock, destination, expiration=resend_at or end,
+                                                 ignore_unexpected=True, query=query)
+                return reply
+            except dns.exception.Timeout:
+                if resend_at is None or time.time() >= end:
+                    raise
+                resend_at = None
+                dns.query.send_udp(sock, query, destination, end)
 
 
 def resolve_first(name: str, servers: list[str], timeout: float) -> dict[str, Any]:

@@ -290,6 +290,25 @@ def test_dns_replies_hostile_or_not_are_observations(reply, outcome):
     assert result["answers"] == (["203.0.113.80"] if outcome == "answer" else [])
 
 
+def test_a_lost_dns_question_is_asked_again_within_the_wait():
+    """The first datagram is lost (a lossy line): the resend, same id, gets the answer."""
+    from .dns_stub import StubResolver
+    asked = []
+
+    def lose_the_first(query):
+        asked.append(query)
+        if len(asked) == 1:
+            return None
+        return query[:2] + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00" + query[12:] + ANSWER
+    server = StubResolver(lose_the_first)
+    try:
+        result = dnsquery.query_a("127.0.0.1", "a.test", 1.0, port=server.port)
+    finally:
+        server.close()
+    assert (result["outcome"], result["answers"]) == ("answer", ["203.0.113.80"])
+    assert len(asked) == 2 and asked[0] == asked[1]
+
+
 def test_dns_query_to_silent_server_times_out():
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))
