@@ -31,7 +31,7 @@ from .ppp_secrets import scrub_tree
 from .pppoe_discovery import (
     ETH_MIN_FRAME, ETH_P_PPP_DISC, HOST_UNIQ_LEN, PPPOE_HLEN, PPPOE_VER_TYPE,
     TAG_AC_COOKIE, TAG_HOST_UNIQ, TAG_RELAY_SESSION_ID, TAG_SERVICE_NAME, build_padi, clean_text,
-    error_tags, parse_pado, parse_tags, plan_windows,
+    error_tags, parse_discovery, parse_pado, plan_windows,
 )
 
 ETH_P_PPP_SES = 0x8864
@@ -159,25 +159,6 @@ def build_padr(src: bytes, dst: bytes, host_uniq: bytes, service: bytes,
 def build_padt(src: bytes, dst: bytes, session: int, host_uniq: bytes | None = None) -> bytes:
     tags = tag(TAG_HOST_UNIQ, host_uniq) if host_uniq else b""
     return pppoe_frame(dst, src, ETH_P_PPP_DISC, CODE_PADT, session, tags)
-
-
-def parse_discovery(frame: bytes) -> dict | None:
-    """Any well-formed PPPoE discovery frame -> {code, session, src, dst, tags}."""
-    try:
-        frame = bytes(frame)
-        if len(frame) < ETH_HLEN + PPPOE_HLEN:
-            return None
-        ethertype, ver_type, code, session, length = struct.unpack_from("!HBBHH", frame, 12)
-        start = ETH_HLEN + PPPOE_HLEN
-        if ethertype != ETH_P_PPP_DISC or ver_type != PPPOE_VER_TYPE or start + length > len(frame):
-            return None
-        tags = parse_tags(frame[start:start + length])
-        if tags is None:
-            return None
-        return {"code": code, "session": session, "src": frame[6:12], "dst": frame[0:6],
-                "tags": tags}
-    except Exception:  # untrusted input
-        return None
 
 
 def parse_pads(frame: bytes, host_uniq: bytes, ac_mac: bytes) -> dict | None:

@@ -97,6 +97,25 @@ def error_tags(tags: list[tuple[int, bytes]]) -> list[dict]:
             for t, v in tags if t in ERROR_TAGS][:MAX_ERRORS]
 
 
+def parse_discovery(frame: bytes) -> dict | None:
+    """Any well-formed PPPoE discovery frame -> {code, session, src, dst, tags}."""
+    try:
+        frame = bytes(frame)
+        if len(frame) < ETH_HLEN + PPPOE_HLEN:
+            return None
+        ethertype, ver_type, code, session, length = struct.unpack_from("!HBBHH", frame, 12)
+        start = ETH_HLEN + PPPOE_HLEN
+        if ethertype != ETH_P_PPP_DISC or ver_type != PPPOE_VER_TYPE or start + length > len(frame):
+            return None
+        tags = parse_tags(frame[start:start + length])
+        if tags is None:
+            return None
+        return {"code": code, "session": session, "src": frame[6:12], "dst": frame[0:6],
+                "tags": tags}
+    except Exception:  # untrusted input
+        return None
+
+
 def parse_pado(frame: bytes, host_uniqs: bytes | Collection[bytes]) -> dict | None:
     """Ethernet frame -> PADO facts, or None unless it is a well-formed PADO
     answering one of our Host-Uniq values.
@@ -108,24 +127,12 @@ def parse_pado(frame: bytes, host_uniqs: bytes | Collection[bytes]) -> dict | No
     try:
         if isinstance(host_uniqs, (bytes, bytearray)):
             host_uniqs = (bytes(host_uniqs),)
-        frame = bytes(frame)
-        if len(frame) < ETH_HLEN + PPPOE_HLEN:
+        found = parse_discovery(frame)
+        # an AC must answer from its own unicast address, with no session yet
+        if (found is None or found["code"] != CODE_PADO or found["session"] != 0
+                or not is_unicast_mac(found["src"])):
             return None
-        (ethertype,) = struct.unpack_from("!H", frame, 12)
-        if ethertype != ETH_P_PPP_DISC:
-            return None
-        src = frame[6:12]
-        if not is_unicast_mac(src):
-            return None  # an AC must answer from its own unicast address
-        ver_type, code, session, length = struct.unpack_from("!BBHH", frame, ETH_HLEN)
-        if ver_type != PPPOE_VER_TYPE or code != CODE_PADO or session != 0:
-            return None
-        start = ETH_HLEN + PPPOE_HLEN
-        if start + length > len(frame):
-            return None  # truncated (anything after `length` is padding)
-        tags = parse_tags(frame[start : start + length])
-        if tags is None:
-            return None
+        src, tags = found["src"], found["tags"]
         uniq = next((v for t, v in tags if t == TAG_HOST_UNIQ), None)
         if uniq is None or uniq not in host_uniqs:
             return None
@@ -140,7 +147,7 @@ def parse_pado(frame: bytes, host_uniqs: bytes | Collection[bytes]) -> dict | No
         relay = next((v for t, v in tags if t == TAG_RELAY_SESSION_ID), None)
         return {
             "ac_mac": format_mac(src),
-            "dst_mac": format_mac(frame[0:6]),
+            "dst_mac": format_mac(found["dst"]),
             "name": clean_text(name),
             "services": services,
             "has_cookie": cookie is not None,
