@@ -38,6 +38,7 @@ from typing import Any
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
+from ..net.probe_series import echo_request
 
 # Total IPv4 packet sizes, largest first: Ethernet 1500; PPPoE 1492; PPPoE over a tunnel or VLAN
 # 1480..1460; common tunnel MTUs; the IPv6 minimum 1280; and 576, which every IPv4 host accepts.
@@ -61,20 +62,6 @@ _PING_LOCAL = re.compile(r"message too long,\s*mtu\s*=\s*(\d+)", re.I)
 _PING_UNREACH = re.compile(r"unreachable", re.I)
 _PING_RTT = re.compile(r"time=(\d+(?:\.\d+)?)\s*ms")
 _PING_DENIED = re.compile(r"operation not permitted|permission denied|socket:", re.I)
-
-
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    total = (total >> 16) + (total & 0xFFFF)
-    total += total >> 16
-    return ~total & 0xFFFF
-
-
-def _echo(ident: int, seq: int, payload: bytes) -> bytes:
-    header = struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq)
-    return struct.pack("!BBHHH", ICMP_ECHO, 0, _checksum(header + payload), ident, seq) + payload
 
 
 class _Probe:
@@ -112,7 +99,7 @@ class _Probe:
                 continue
             seq = self._seq(index, attempt)
             payload = self.token + b"\xa5" * (size - HEADERS - len(self.token))
-            outcome = self._send(_echo(self.ident, seq, payload))
+            outcome = self._send(echo_request(socket.AF_INET, self.ident, seq, payload))
             if outcome is None:
                 self.sent[seq] = time.monotonic()
             elif outcome.errno == errno.EMSGSIZE:

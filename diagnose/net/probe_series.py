@@ -171,11 +171,11 @@ def _checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def echo_request(family: int, ident: int, sequence: int) -> bytes:
+def echo_request(family: int, ident: int, sequence: int, payload: bytes = _PAYLOAD) -> bytes:
     kind = _ECHO[family][0]
     header = struct.pack("!BBHHH", kind, 0, 0, ident, sequence)
-    checksum = _checksum(header + _PAYLOAD) if family == socket.AF_INET else 0  # v6: the kernel's
-    return struct.pack("!BBHHH", kind, 0, checksum, ident, sequence) + _PAYLOAD
+    checksum = _checksum(header + payload) if family == socket.AF_INET else 0  # v6: the kernel's
+    return struct.pack("!BBHHH", kind, 0, checksum, ident, sequence) + payload
 
 
 def parse_echo_reply(family: int, data: bytes, raw: bool) -> tuple[int, int] | None:
