@@ -88,7 +88,7 @@ def diagnose(request: Request) -> int:
                    started=started, duration_ms=int((time.monotonic() - clock) * 1000),
                    privileged=privileged, lang=lang, profile_name=profile["name"],
                    interrupted=interrupted)
-    for_ticket = _redacted(report, profile, rules, request.options)   # may leave the machine
+    for_ticket = _redacted(report, profile, rules, results, request.options)  # may leave the machine
     _keep(for_ticket, lang)
     shown = for_ticket if request.redact else report
     if request.as_json:
@@ -116,7 +116,7 @@ def _keep(report: dict, lang: str) -> None:
                            error=exc.strerror or exc) + "\n")
 
 
-def _redacted(report: dict, profile: dict, rules, options: dict) -> dict:
+def _redacted(report: dict, profile: dict, rules, results: dict, options: dict) -> dict:
     """What leaves the machine: no MAC beyond its vendor, no public address, no names, no secret.
 
     Addresses the operator's profile and the rule texts name (public resolvers, e.g. in "set DNS
@@ -126,9 +126,10 @@ def _redacted(report: dict, profile: dict, rules, options: dict) -> dict:
     texts = " ".join(line for rule in rules for lang in rule.advice for line in rule.advice[lang])
     keep = [address for p in probes for address in (*p["public_resolvers"], *p["ping_targets"])]
     keep += re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", texts)
-    # The PPPoE user name never gets this far: the pppoe check keeps only a hint of it.
-    secrets = [options[key] for key in ("pppoe_password",) if options.get(key)]
-    return redact(report, secrets=secrets, keep=keep)
+    seen = [result.sensitive for result in results.values()]
+    typed = [options[key] for key in ("pppoe_password",) if options.get(key)]
+    return redact(report, secrets=typed + [v for s in seen for v in s.get("secrets", ())],
+                  pppoe_users=[v for s in seen for v in s.get("pppoe_users", ())], keep=keep)
 
 
 def _progress(lang: str):

@@ -29,6 +29,9 @@ class CheckResult:
     reason: str | None = None          # English, marked N_(); {names} filled from reason_args
     duration_ms: int = 0
     reason_args: dict[str, Any] = field(default_factory=dict)
+    # Values seen that must not leave the machine as they are, for redaction (its `secrets` and
+    # `pppoe_users`); never part of the report.
+    sensitive: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ naming a plugin, an interface, a service, an access concentrator, a log file and
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
@@ -334,9 +335,11 @@ def run(ctx) -> CheckResult:
         (ac["name"] for ac in facts["discovery"].get("acs", []) if ac.get("name")), None)
     facts["login"] = _login(ctx, facts, dialer, account, by_name)
     facts.update(derive_stage(facts))
-    facts = scrub_tree(facts, account.user,
-                       [account.nm_password, ctx.options.get("pppoe_password")])
-    return _result(facts)
+    secrets = tuple(s for s in (account.nm_password, ctx.options.get("pppoe_password")) if s)
+    facts = scrub_tree(facts, account.user, secrets)
+    # The account name may also turn up in other checks' facts (a portal URL naming it).
+    sensitive = {"secrets": secrets, "pppoe_users": (account.user,) if account.user else ()}
+    return dataclasses.replace(_result(facts), sensitive=sensitive)
 
 
 def _log(ctx, facts, dialer, account, deadline) -> dict:
@@ -397,7 +400,7 @@ def _login(ctx, facts: dict, dialer: dict | None, account: _Account, by_name: di
         return not_run("no access concentrator answered the discovery")
     from ..net import ppp_secrets, ppp_session
     creds, why = ppp_secrets.load(
-        lambda path: _read(ctx.path(path)), user=ctx.options.get("pppoe_user") or account.user,
+        lambda path: _read(ctx.path(path)), user=account.user,
         password=ctx.options.get("pppoe_password"), nm_password=account.nm_password,
         remote=account.remotename)
     if creds is None:

@@ -239,3 +239,24 @@ def test_pppoe_login_warns_and_asks_for_the_password_on_a_terminal(
     assert (canary not in out + err) if terminal else "server said" in out
     assert seen == ({"pppoe_login": True, "pppoe_password": canary} if terminal
                     else {"pppoe_login": True})
+
+
+
+def test_an_account_name_a_check_saw_is_redacted_wherever_it_appears(run, monkeypatch, capsys):
+    """The pppoe check hands the account name to redaction: a portal URL naming it (another
+    check's facts) keeps only a hint in what leaves the machine."""
+    account = "07551234567@163.gd"
+    portal = {"internet": {"online": False, "portal": True,
+                           "portal_location": f"http://10.0.0.1/auth?user={account}"}}
+    run([])  # the fixture's environment
+
+    def pppoe(ctx):
+        return CheckResult(Status.OK, HEALTHY["pppoe"], sensitive={"pppoe_users": (account,)})
+    monkeypatch.setattr(diagnosis, "ALL", tuple(
+        CheckSpec("pppoe", "saw", pppoe, needs=("route",)) if spec.id == "pppoe" else spec
+        for spec in stand_ins(portal)))
+    main(["--json"])
+    out = capsys.readouterr().out
+    assert account not in out and "07551234567" not in out and "<pppoe-user-1>" in out
+    main(["--json", "--no-redact"])
+    assert account in capsys.readouterr().out
