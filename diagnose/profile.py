@@ -28,9 +28,18 @@ DEFAULT_PROFILE: dict[str, Any] = {
 }
 
 
+MAX_ITEMS = 16      # entries in one probes list: each becomes a probe running at the same time
+MAX_TEXT = 200      # characters of one text value (a name, a hotline, a URL)
+
+
 def _hostname(value: str) -> str | None:
-    labels = value.rstrip(".").split(".")
-    ok = value and len(value) <= 253 and all(
+    """A DNS name of letters, digits and hyphens; international names as their IDNA form."""
+    try:
+        ascii_name = value.encode("idna").decode("ascii") if not value.isascii() else value
+    except UnicodeError:
+        ascii_name = ""
+    labels = ascii_name.rstrip(".").split(".")
+    ok = ascii_name and len(ascii_name) <= 253 and all(
         0 < len(label) <= 63 and label.replace("-", "").isalnum() for label in labels)
     return None if ok else N_("item {number} must be a DNS name")
 
@@ -44,9 +53,24 @@ def _ip(value: str) -> str | None:
 
 
 def _url(value: str) -> str | None:
-    parts = urlsplit(value)
-    return None if parts.scheme in ("http", "https") and parts.hostname else N_(
-        "item {number} must be an http:// or https:// URL")
+    """An http:// or https:// URL the internet check can fetch: a host that is a DNS name or an
+    IP address, a port from 1 to 65535 if given, no user name or password."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+        host = parts.hostname
+    except ValueError:
+        return N_("item {number} must be an http:// or https:// URL")
+    if parts.scheme not in ("http", "https") or not host or port == 0 or (
+            parts.username is not None or parts.password is not None):
+        return N_("item {number} must be an http:// or https:// URL")
+    if _hostname(host) is not None and _ip(host) is not None:
+        return N_("item {number} must be an http:// or https:// URL")
+    return None
+
+
+def _unprintable(value: str) -> bool:
+    return any(not char.isprintable() for char in value)
 
 
 _OPTIONAL_TEXT = "optional-text"
@@ -83,7 +107,7 @@ def _merge(target: dict, given: dict, schema: dict, prefix: tuple, path: str, li
         key_path = prefix + (key,)
         dotted = ".".join(map(str, key_path))
         line = yamlfile.line_of(lines, key_path)
-        if key not in schema:
+        if not isinstance(key, str) or key not in schema:
             known = ", ".join(sorted(schema))
             raise ConfigError(N_("unknown key; expected one of: {known}"), path=path, line=line,
                               key=dotted, known=known)
@@ -94,20 +118,28 @@ def _merge(target: dict, given: dict, schema: dict, prefix: tuple, path: str, li
             _merge(target[key], value, rule, key_path, path, lines)
             continue
         kind, check_item = rule
-        if kind == _OPTIONAL_TEXT:
-            if value is not None and not isinstance(value, (str, int)):
-                raise ConfigError(N_("must be text"), path=path, line=line, key=dotted)
-            target[key] = None if value is None else str(value)
-        elif kind is list:
+        if kind is list:
             if not isinstance(value, list) or not value:
                 raise ConfigError(N_("must be a non-empty list"), path=path, line=line, key=dotted)
+            if len(value) > MAX_ITEMS:
+                raise ConfigError(N_("must have at most {limit} items"), path=path, line=line,
+                                  key=dotted, limit=MAX_ITEMS)
             for index, item in enumerate(value):
-                problem = N_("item {number} must be text") if not isinstance(item, str) else check_item(item)
+                problem = (N_("item {number} must be text")
+                           if not isinstance(item, str) or len(item) > MAX_TEXT or _unprintable(item)
+                           else check_item(item))
                 if problem:
                     raise ConfigError(problem, path=path, number=index + 1,
                                       line=yamlfile.line_of(lines, key_path + (index,)), key=dotted)
             target[key] = list(value)
-        else:
-            if not isinstance(value, kind) or isinstance(value, bool):
-                raise ConfigError(N_("must be text"), path=path, line=line, key=dotted)
-            target[key] = value
+            continue
+        if kind == _OPTIONAL_TEXT and value is None:
+            target[key] = None
+            continue
+        # Text; a whole number is taken as its digits (hotline: 10000), nothing else is.
+        if isinstance(value, int) and not isinstance(value, bool) and kind == _OPTIONAL_TEXT:
+            value = str(value)
+        if not isinstance(value, str) or len(value) > MAX_TEXT or _unprintable(value):
+            raise ConfigError(N_("must be text (one line, at most {limit} characters)"), path=path,
+                              line=line, key=dotted, limit=MAX_TEXT)
+        target[key] = value

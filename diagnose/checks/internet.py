@@ -21,7 +21,8 @@ TARGET_PORTS = (53, 443)  # public resolvers answer on these when ICMP is filter
 # How a URL fared, in words a reason can show (translated in the report's language).
 OUTCOME_WORDS = {"online": N_("online"), "portal": N_("portal page"), "http_error": N_("HTTP error"),
                  "dns_failure": N_("name not resolved"), "refused": N_("refused"),
-                 "unreachable": N_("unreachable"), "timeout": N_("no answer"), "error": N_("error")}
+                 "unreachable": N_("unreachable"), "timeout": N_("no answer"), "error": N_("error"),
+                 "bad_url": N_("unusable address")}
 _ERRNO_OUTCOME = {errno.ECONNREFUSED: "refused", errno.ENETUNREACH: "unreachable",
                   errno.EHOSTUNREACH: "unreachable", errno.ETIMEDOUT: "timeout"}
 
@@ -68,10 +69,16 @@ def _pinned_session(scheme: str, hostname: str):
 def fetch(ctx, url: str, resolvers: list[str]) -> dict:
     import requests
 
-    parts = urlsplit(url)
-    host = parts.hostname or ""
     result = {"url": url, "outcome": "error", "status_code": None, "location": None,
               "address": None, "ms": None}
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:   # e.g. http://[::1/ or a port that is not a number from 0 to 65535
+        host = port = None
+    if not host or parts.scheme not in ("http", "https"):
+        result["outcome"] = "bad_url"   # a URL we cannot use is an observation, not a crash
+        return result
     try:
         ipaddress.ip_address(host)
         address = host
@@ -82,7 +89,7 @@ def fetch(ctx, url: str, resolvers: list[str]) -> dict:
             return result
         address = answer["answers"][0]
     result["address"] = address
-    netloc = address + (f":{parts.port}" if parts.port else "")
+    netloc = (f"[{address}]" if ":" in address else address) + (f":{port}" if port else "")
     target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
     from urllib3.util import Timeout
 
@@ -99,6 +106,10 @@ def fetch(ctx, url: str, resolvers: list[str]) -> dict:
                           outcome=classify(reply.status_code, location, len(body)))
     except requests.exceptions.Timeout:
         result["outcome"] = "timeout"
+    except (requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader,
+            ValueError, UnicodeError) as exc:   # urllib3 or http.client refusing the URL or Host
+        result["outcome"] = "bad_url"
+        result["error"] = type(exc).__name__
     except requests.exceptions.RequestException as exc:
         cause = _os_error(exc)
         result["outcome"] = _ERRNO_OUTCOME.get(cause.errno, "error") if cause else "error"
