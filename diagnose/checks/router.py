@@ -52,9 +52,11 @@ def _connection(answer: dict[str, Any]) -> dict[str, Any]:
     external = answer["external"]
     values = status.get("values", {})
     ip, kind = igd.address_kind(external.get("values", {}).get("NewExternalIPAddress"))
+    # A number that is not one (non-ASCII digits, thousands of them) makes the answer malformed.
+    malformed = status["outcome"] == "ok" and igd.malformed_number(values.get("NewUptime"))
     return {
         "service": f"{answer['service']['name']}:{answer['service']['version']}",
-        "outcome": status["outcome"],
+        "outcome": "bad_reply" if malformed else status["outcome"],
         "status": igd.token(values.get("NewConnectionStatus")),
         "last_error": igd.token(values.get("NewLastConnectionError")),
         "uptime_s": igd.whole_number(values.get("NewUptime")),
@@ -74,8 +76,10 @@ def _chosen(connections: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def _link(answer: dict[str, Any] | None) -> dict[str, Any]:
     values = answer.get("values", {}) if answer else {}
+    numbers = ("NewLayer1UpstreamMaxBitRate", "NewLayer1DownstreamMaxBitRate")
+    malformed = any(igd.malformed_number(values.get(name)) for name in numbers)
     return {
-        "outcome": answer["outcome"] if answer else None,
+        "outcome": "bad_reply" if malformed else answer["outcome"] if answer else None,
         "physical_link_status": igd.token(values.get("NewPhysicalLinkStatus")),
         "access_type": igd.token(values.get("NewWANAccessType")),
         "max_bitrate_up": igd.whole_number(values.get("NewLayer1UpstreamMaxBitRate")),

@@ -321,7 +321,7 @@ def exchange(url: str, cutoff: Cutoff, *, body: bytes | None = None,
             length = reply.headers.get("Content-Length", "")
             if reply.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
                 result["outcome"] = "compressed"   # asked for identity; a bomb is not unpacked
-            elif length.strip().isdigit() and int(length) > limit:
+            elif (whole_number(length) or 0) > limit:
                 result["outcome"] = "too_large"
             else:
                 data = reply.raw.read(limit + 1, decode_content=False) or b""
@@ -441,8 +441,10 @@ def soap(service: dict[str, Any], action: str, cutoff: Cutoff) -> dict[str, Any]
     if fault:
         error = next((e for e in root.iter() if local(e.tag) == "UPnPError"), None)
         code = child_text(error, "errorCode")
-        return {"outcome": "fault", "status_code": 500,
-                "fault_code": int(code.strip()) if code and code.strip().isdigit() else None,
+        fault_code = whole_number(code)
+        if code is not None and code.strip() and fault_code is None:
+            return {"outcome": "bad_reply", "status_code": 500}   # e.g. 5000 digits, or not ASCII
+        return {"outcome": "fault", "status_code": 500, "fault_code": fault_code,
                 "fault": clean(child_text(error, "errorDescription"))}
     answer = next((e for e in root.iter() if local(e.tag) == f"{action}Response"), None)
     if answer is None:
@@ -495,6 +497,20 @@ def address_kind(text: Any) -> tuple[str | None, str | None]:
     return str(address), "public" if address.is_global else "reserved"
 
 
+MAX_DIGITS = 20   # 2**64 has 20 digits; a device's number is never longer
+
+
 def whole_number(text: Any) -> int | None:
-    value = text.strip() if isinstance(text, str) else ""
-    return int(value) if value.isdigit() and len(value) <= 20 else None
+    """A non-negative whole number written in ASCII digits (at most MAX_DIGITS), else None.
+
+    Strict on purpose: str.isdigit() also accepts Arabic-Indic, full-width and superscript
+    digits, and int() refuses some of those and any number of more than 4300 digits."""
+    value = text.strip(" \t\r\n") if isinstance(text, str) else ""
+    if not 0 < len(value) <= MAX_DIGITS or not value.isascii() or not value.isdigit():
+        return None
+    return int(value)
+
+
+def malformed_number(text: Any) -> bool:
+    """The device gave something in place of a number, but not a number (see whole_number)."""
+    return isinstance(text, str) and bool(text.strip()) and whole_number(text) is None

@@ -70,6 +70,7 @@ class Config:
     service: str = "WANPPPConnection"         # or WANIPConnection
     unused_service: bool = False              # also an unused WANIPConnection (Disconnected)
     hostile: str | None = None
+    fault_code: str = "401"                   # errorCode of soap-fault (hostile ones too)
     http_addr: str = "127.0.0.1"              # where HTTP listens and LOCATION points
     http_port: int = 0                        # 0: any free port
     ssdp_port: int = 0                        # 0: any free port (unit tests); lab: 1900
@@ -136,7 +137,7 @@ def soap_envelope(inner: str) -> bytes:
             f"{inner}</s:Body></s:Envelope>\n").encode()
 
 
-def soap_fault(code: int, text: str) -> bytes:
+def soap_fault(code: int | str, text: str) -> bytes:
     return soap_envelope(
         "<s:Fault><faultcode>s:Client</faultcode><faultstring>UPnPError</faultstring><detail>"
         '<UPnPError xmlns="urn:schemas-upnp-org:control-1-0">'
@@ -187,7 +188,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, BILLION_LAUGHS)
         values = soap_values(self.config, self.path, action)
         if hostile == "soap-fault" or values is None:
-            return self._send(500, soap_fault(401, "Invalid Action"))
+            return self._send(500, soap_fault(self.config.fault_code, "Invalid Action"))
         service = ("urn:schemas-upnp-org:service:WANCommonInterfaceConfig:1" if self.path == "/ctl/link"
                    else "urn:schemas-upnp-org:service:WANIPConnection:1" if self.path == "/ctl/unused"
                    else f"urn:schemas-upnp-org:service:{self.config.service}:1")
