@@ -9,6 +9,7 @@ a comparison with an unobserved fact is None, and a rule fires only on True.
 """
 from __future__ import annotations
 
+import math
 import operator
 import re
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ FACT_PATH = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 _COMPARE = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 FACT_OPERATORS = ("is", "in", "exists", *_COMPARE)
 STATUSES = tuple(s.value for s in Status)
+MAX_DEPTH = 24   # conditions inside conditions; the shipped pack needs 4 (YAML allows 32 levels)
+_SCALAR = (str, int, float, bool, type(None))
 
 
 class ConditionError(ValueError):
@@ -38,8 +41,13 @@ class Node:
 
 
 def parse(raw: Any, known_checks: set[str], where: tuple = ()) -> Node:
+    if sum(step in ("all", "any", "not") for step in where) > MAX_DEPTH:
+        raise ConditionError(f"conditions are nested deeper than {MAX_DEPTH} levels", where)
     if not isinstance(raw, dict) or not raw:
         raise ConditionError("a condition must be a mapping", where)
+    odd = next((key for key in raw if not isinstance(key, str)), "")
+    if odd != "":
+        raise ConditionError(f"condition keys are words, not {type(odd).__name__} ({odd!r:.20})", where)
     keys = set(raw)
     if keys == {"all"} or keys == {"any"}:
         op = next(iter(keys))
@@ -59,11 +67,11 @@ def parse(raw: Any, known_checks: set[str], where: tuple = ()) -> Node:
         if keys != {"check", "status"}:
             raise ConditionError("'check' goes with 'status' and nothing else", where)
         statuses = raw["status"] if isinstance(raw["status"], list) else [raw["status"]]
-        bad = [s for s in statuses if s not in STATUSES]
+        bad = [s for s in statuses if not isinstance(s, str) or s not in STATUSES]
         if bad or not statuses:
             raise ConditionError(f"status must be among {', '.join(STATUSES)}", where + ("status",))
-        if raw["check"] not in known_checks:
-            raise ConditionError(f"unknown check '{raw['check']}'", where + ("check",))
+        if not isinstance(raw["check"], str) or raw["check"] not in known_checks:
+            raise ConditionError(f"unknown check '{raw['check']}'"[:100], where + ("check",))
         return Node("status", fact=raw["check"], value=tuple(statuses))
     raise ConditionError(f"unknown condition keys: {', '.join(sorted(map(str, keys)))}", where)
 
@@ -78,13 +86,14 @@ def _parse_fact(raw: dict, ops: set, known_checks: set[str], where: tuple) -> No
         raise ConditionError(f"'fact' takes exactly one of: {', '.join(FACT_OPERATORS)}", where)
     op = ops.pop()
     value = raw[op]
-    if op == "in" and not isinstance(value, list):
-        raise ConditionError("'in' takes a list", where + (op,))
-    if op in _COMPARE and (not isinstance(value, (int, float)) or isinstance(value, bool)):
-        raise ConditionError(f"'{op}' takes a number", where + (op,))
+    if op == "in" and (not isinstance(value, list) or not all(isinstance(v, _SCALAR) for v in value)):
+        raise ConditionError("'in' takes a list of single values", where + (op,))
+    if op in _COMPARE and (not isinstance(value, (int, float)) or isinstance(value, bool)
+                           or not math.isfinite(value)):
+        raise ConditionError(f"'{op}' takes a finite number", where + (op,))
     if op == "exists" and not isinstance(value, bool):
         raise ConditionError("'exists' takes true or false", where + (op,))
-    if op == "is" and isinstance(value, (dict, list)):
+    if op == "is" and not isinstance(value, _SCALAR):
         raise ConditionError("'is' takes a single value; use 'in' for a list", where + (op,))
     return Node(op, fact=path, value=tuple(value) if op == "in" else value)
 

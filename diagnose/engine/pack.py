@@ -93,7 +93,8 @@ def _rule(raw: Any, index: int, file: str, lines, known_checks: set[str]) -> Rul
         raise fail("each rule is a mapping")
     unknown = set(raw) - _KEYS
     if unknown:
-        raise fail(f"unknown key; expected some of: {', '.join(sorted(_KEYS))}", sorted(unknown)[0])
+        raise fail(f"unknown key; expected some of: {', '.join(sorted(_KEYS))}",
+                   sorted(unknown, key=str)[0])
     missing = _REQUIRED - set(raw)
     if missing:
         raise fail(f"missing required key(s): {', '.join(sorted(missing))}")
@@ -160,5 +161,5 @@ def _texts(raw: Any, kind: type, fail, key: str) -> dict:
                        f"{key}.{lang} must be {shape}", key, (lang,))
     extra = set(raw) - set(LANGS)
     if extra:
-        raise fail(f"unknown language '{sorted(extra)[0]}'; expected: {', '.join(LANGS)}", key)
+        raise fail(f"unknown language '{sorted(extra, key=str)[0]}'; expected: {', '.join(LANGS)}", key)
     return {lang: raw[lang] for lang in LANGS}
