@@ -192,9 +192,9 @@ def _names(value: str | None) -> tuple[str, ...]:
 
 
 def _load_rules(path: str | None):
-    from .checks import BY_ID
+    from .checks import PROVIDES
     from .engine import pack
-    return pack.load(path, set(BY_ID))
+    return pack.load(path, PROVIDES)
 
 
 def _language(args: list[str]) -> str:

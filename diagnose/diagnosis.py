@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import history
 from . import profile as profiles
-from .checks import ALL
+from .checks import ALL, PROVIDES
 from .context import Context, has_raw_socket_privilege
 from .datadir import atomic_write, data_dir
 from .engine import judge, pack
@@ -65,7 +65,7 @@ def select(specs: tuple[CheckSpec, ...], only, skip) -> tuple[list[CheckSpec], l
 def diagnose(request: Request) -> int:
     lang = request.lang or from_locale()
     profile = profiles.load(request.profile_path)    # bad input stops here, before any probe
-    rules = pack.load(request.rules_path, {spec.id for spec in ALL})
+    rules = pack.load(request.rules_path, PROVIDES)
     chosen, left_out = select(ALL, request.only, request.skip)
     privileged = has_raw_socket_privilege()
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()

@@ -44,6 +44,9 @@ class CheckSpec:
     timeout: float = 3.0
     # "none": never needs it; "optional": sharper as administrator; "required": skipped without.
     privilege: str = "none"
+    # The facts it reports, as paths below its id; a path covers what lies under it (a list's items,
+    # a nested mapping). Rules may name only these. None: not declared (nothing is checked).
+    provides: tuple[str, ...] | None = None
 
 
 @dataclass

@@ -25,3 +25,5 @@ def _discover() -> tuple[CheckSpec, ...]:
 
 ALL = _discover()
 BY_ID = {spec.id: spec for spec in ALL}
+# check id -> the facts it declares: what the rule pack is validated against.
+PROVIDES = {spec.id: spec.provides for spec in ALL}

@@ -54,4 +54,7 @@ def run(ctx) -> CheckResult:
 
 
 CHECK = CheckSpec(id="dns", summary="DNS: configured resolvers, the gateway's and public ones",
-                  run=run, needs=("route",), timeout=2.5)
+                  run=run, needs=("route",), timeout=2.5,
+                  provides=("configured", "configured_source", "configured_error", "gateway",
+                            "gateway_is_configured", "public", "queries", "configured_works",
+                            "gateway_works", "public_works"))

@@ -90,4 +90,6 @@ def run(ctx) -> CheckResult:
 
 
 CHECK = CheckSpec(id="dns_hijack", summary="DNS: answers invented for names that do not exist",
-                  run=run, timeout=1.5)
+                  run=run, timeout=1.5,
+                  provides=("name", "configured", "public", "queries", "configured_rewrites",
+                            "reference_nxdomain", "rewriting", "rewritten_to"))

@@ -328,4 +328,7 @@ def run(ctx) -> CheckResult:
 
 
 CHECK = CheckSpec(id="path_mtu", summary="Path MTU: do full-size packets cross the line?", run=run,
-                  needs=("route",), timeout=1.5, privilege="optional")
+                  needs=("route",), timeout=1.5, privilege="optional",
+                  provides=("target", "method", "sizes", "probes", "largest_answered",
+                            "smallest_answered", "silent_sizes", "silent_above",
+                            "frag_needed_mtu", "loss_seen"))

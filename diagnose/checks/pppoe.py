@@ -478,4 +478,8 @@ def _result(facts: dict) -> CheckResult:
 CHECK = CheckSpec(id="pppoe", summary="PPPoE dialer, session, dialer log, line discovery "
                                       "(PADI/PADO) and the opt-in test login",
                   run=run, needs=("interfaces", "route", "gateway"),
-                  timeout=BASE_BUDGET_S + 0.1 + LOGIN_BUDGET_S, privilege="optional")
+                  timeout=BASE_BUDGET_S + 0.1 + LOGIN_BUDGET_S, privilege="optional",
+                  provides=("is_dialer", "peers", "networkmanager", "ppp_interfaces", "processes",
+                            "session_up", "dialer", "sessions", "log", "discovery",
+                            "access_concentrator", "login", "stage", "stage_source", "step",
+                            "windows_error", "server_message"))

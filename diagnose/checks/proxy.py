@@ -55,4 +55,5 @@ def run(ctx) -> CheckResult:
 
 
 CHECK = CheckSpec(id="proxy", summary="Proxy settings and whether the proxy accepts connections",
-                  run=run, timeout=2.5)
+                  run=run, timeout=2.5,
+                  provides=("proxies", "any_configured", "any_refusing"))

@@ -76,4 +76,6 @@ def run(ctx) -> CheckResult:
     return CheckResult(Status.OK, facts)
 
 
-CHECK = CheckSpec(id="route", summary="Default route, gateway and device", run=run, timeout=1.0)
+CHECK = CheckSpec(id="route", summary="Default route, gateway and device", run=run, timeout=1.0,
+                  provides=("default_routes", "has_default", "gateway", "device",
+                            "has_ipv6_default"))

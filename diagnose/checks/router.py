@@ -180,4 +180,8 @@ def _in(address: str, network: ipaddress.IPv4Interface) -> bool:
 
 
 CHECK = CheckSpec(id="router", summary="The home router's own word over UPnP IGD", run=run,
-                  needs=("route",), timeout=2.5)
+                  needs=("route",), timeout=2.5,
+                  provides=("found", "address", "is_gateway", "gateway_ssdp", "devices",
+                            "ignored", "location", "description", "connections", "service",
+                            "connection_status", "connected", "last_connection_error", "uptime_s",
+                            "external_ip", "external_ip_kind", "physical_link_status", "link"))

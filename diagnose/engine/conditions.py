@@ -13,11 +13,13 @@ import math
 import operator
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from ..model import CheckResult, Status
 
 MISSING = object()
+# The check ids, or {check id: the facts it declares, or None} (checks.PROVIDES).
+KnownChecks = Collection[str] | Mapping[str, tuple[str, ...] | None]
 FACT_PATH = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$")
 _COMPARE = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 FACT_OPERATORS = ("is", "in", "exists", *_COMPARE)
@@ -40,7 +42,7 @@ class Node:
     value: Any = None
 
 
-def parse(raw: Any, known_checks: set[str], where: tuple = ()) -> Node:
+def parse(raw: Any, known_checks: KnownChecks, where: tuple = ()) -> Node:
     if sum(step in ("all", "any", "not") for step in where) > MAX_DEPTH:
         raise ConditionError(f"conditions are nested deeper than {MAX_DEPTH} levels", where)
     if not isinstance(raw, dict) or not raw:
@@ -76,12 +78,14 @@ def parse(raw: Any, known_checks: set[str], where: tuple = ()) -> Node:
     raise ConditionError(f"unknown condition keys: {', '.join(sorted(map(str, keys)))}", where)
 
 
-def _parse_fact(raw: dict, ops: set, known_checks: set[str], where: tuple) -> Node:
+def _parse_fact(raw: dict, ops: set, known_checks: KnownChecks, where: tuple) -> Node:
     path = raw["fact"]
     if not isinstance(path, str) or not FACT_PATH.match(path):
         raise ConditionError("'fact' must be CHECK.PATH, e.g. gateway.reachable", where + ("fact",))
     if path.split(".", 1)[0] not in known_checks:
         raise ConditionError(f"unknown check '{path.split('.', 1)[0]}'", where + ("fact",))
+    if not provided(path, known_checks):
+        raise ConditionError(f"no check provides '{path}': the rule could never fire", where + ("fact",))
     if len(ops) != 1 or not ops <= set(FACT_OPERATORS):
         raise ConditionError(f"'fact' takes exactly one of: {', '.join(FACT_OPERATORS)}", where)
     op = ops.pop()
@@ -96,6 +100,19 @@ def _parse_fact(raw: dict, ops: set, known_checks: set[str], where: tuple) -> No
     if op == "is" and not isinstance(value, _SCALAR):
         raise ConditionError("'is' takes a single value; use 'in' for a list", where + (op,))
     return Node(op, fact=path, value=tuple(value) if op == "in" else value)
+
+
+def provided(path: str, known_checks: KnownChecks) -> bool:
+    """Whether CHECK.PATH is a fact its check declares (CheckSpec.provides): the path itself, one
+    below a declared path, or a mapping above one. A check that declares nothing is trusted."""
+    check_id, _, rest = path.partition(".")
+    if check_id not in known_checks:
+        return False
+    declared = known_checks.get(check_id) if isinstance(known_checks, Mapping) else None
+    if declared is None:
+        return True
+    return any(rest == fact or rest.startswith(fact + ".") or fact.startswith(rest + ".")
+               for fact in declared)
 
 
 def lookup(results: Mapping[str, CheckResult], path: str) -> Any:

@@ -10,7 +10,7 @@ from .. import yamlfile
 from ..errors import ConfigError
 from ..model import CONFIDENCES, SEVERITIES, SIDES
 from ..i18n import N_
-from .conditions import ConditionError, Node, parse
+from .conditions import ConditionError, KnownChecks, Node, parse, provided
 
 LANGS = ("en", "zh_CN")
 RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -49,8 +49,11 @@ def default_dir() -> Path:
     return installed if installed.is_dir() else package.parent / "rules"
 
 
-def load(path: str | Path | None, known_checks: set[str]) -> list[Rule]:
-    """All rules from a directory of *.yaml files (sorted by name) or from one file."""
+def load(path: str | Path | None, known_checks: KnownChecks) -> list[Rule]:
+    """All rules from a directory of *.yaml files (sorted by name) or from one file.
+
+    known_checks: the check ids, or {check id: the facts it provides} (checks.PROVIDES) to refuse
+    rules naming a fact that no check produces."""
     path = Path(path) if path is not None else default_dir()
     if path.is_dir():
         files = sorted(path.glob("*.yaml"))
@@ -75,14 +78,14 @@ def load(path: str | Path | None, known_checks: set[str]) -> list[Rule]:
     return rules
 
 
-def load_file(file: Path, known_checks: set[str]) -> list[Rule]:
+def load_file(file: Path, known_checks: KnownChecks) -> list[Rule]:
     data, lines = yamlfile.read(str(file))
     if not isinstance(data, list):
         raise ConfigError(N_("a rule file is a list of rules"), path=str(file), line=1)
     return [_rule(item, index, str(file), lines, known_checks) for index, item in enumerate(data)]
 
 
-def _rule(raw: Any, index: int, file: str, lines, known_checks: set[str]) -> Rule:
+def _rule(raw: Any, index: int, file: str, lines, known_checks: KnownChecks) -> Rule:
     line = yamlfile.line_of(lines, (index,))
 
     def fail(message: str, key: str | None = None, subpath: tuple = ()) -> ConfigError:
@@ -122,11 +125,16 @@ def _rule(raw: Any, index: int, file: str, lines, known_checks: set[str]) -> Rul
     if not isinstance(evidence, list) or not all(isinstance(e, str) and e.split(".")[0] in known_checks
                                                  for e in evidence):
         raise fail("evidence is a list of CHECK.PATH facts", "evidence")
+    for number, path in enumerate(evidence):
+        if not provided(path, known_checks):
+            raise fail(f"no check provides '{path}'", "evidence", (number,))
     for lang in LANGS:
         for text in [title[lang], *advice[lang]]:
             for ref in PLACEHOLDER.findall(text):
                 if ref.split(".")[0] not in known_checks:
                     raise fail(f"placeholder {{{ref}}} names no check", "title")
+                if not provided(ref, known_checks):
+                    raise fail(f"placeholder {{{ref}}}: no check provides that fact", "title")
     try:
         when = parse(raw["when"], known_checks)
     except ConditionError as exc:
