@@ -123,3 +123,16 @@ def _fifo(tmp_path):
     path = tmp_path / "fifo.yaml"
     os.mkfifo(path)
     return str(path)
+
+
+def test_docs_state_the_limits_the_loader_enforces():
+    from pathlib import Path
+
+    from diagnose import profile
+    docs = Path(__file__).resolve().parents[2] / "docs" / "profile.md"
+    text = docs.read_text(encoding="utf-8")
+    assert f"| file size | {yamlfile.MAX_BYTES // (1024 * 1024)} MiB" in text
+    assert f"| {yamlfile.MAX_DEPTH} levels |" in text
+    assert f"| {yamlfile.MAX_ALIASES} |" in text
+    assert f"| {yamlfile.MAX_NODES:,} " in text
+    assert f"at most {profile.MAX_TEXT} of them" in text and f"at most {profile.MAX_ITEMS} items" in text
