@@ -19,6 +19,7 @@ from .engine import judge, pack
 from .errors import UsageError
 from .exit_codes import ExitCode, for_side
 from .i18n import N_, STATUS_NAMES, check_name, from_locale, t
+from .installation import installation_id
 from .model import CheckResult, CheckSpec, Status
 from .render import json_report, text
 from .report import build
@@ -87,7 +88,7 @@ def diagnose(request: Request) -> int:
     report = build(specs=order(ALL), results=results, findings=findings, verdict=verdict,
                    started=started, duration_ms=int((time.monotonic() - clock) * 1000),
                    privileged=privileged, lang=lang, profile_name=profile["name"],
-                   interrupted=interrupted)
+                   interrupted=interrupted, installation=_installation())
     for_ticket = _redacted(report, profile, rules, results, request.options)  # may leave the machine
     _keep(for_ticket, lang)
     shown = for_ticket if request.redact else report
@@ -103,6 +104,14 @@ def diagnose(request: Request) -> int:
         sys.stdout.write(product)
         sys.stdout.flush()
     return ExitCode.INTERRUPTED if interrupted else for_side(verdict.side)
+
+
+def _installation() -> str | None:
+    """This installation's random id; a report without it (unwritable data folder) is still whole."""
+    try:
+        return installation_id(data_dir())
+    except OSError:
+        return None
 
 
 def _keep(report: dict, lang: str) -> None:

@@ -17,7 +17,7 @@ SCHEMA_VERSION = 1
 def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
           findings: list[Finding], verdict: Verdict, started: datetime.datetime,
           duration_ms: int, privileged: bool, lang: str, profile_name: str,
-          interrupted: bool = False) -> dict[str, Any]:
+          interrupted: bool = False, installation: str | None = None) -> dict[str, Any]:
     report = {
         "schema_version": SCHEMA_VERSION,
         "id": str(uuid.uuid4()),
@@ -28,6 +28,7 @@ def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
         "privileged": privileged,
         "lang": lang,
         "profile": profile_name,
+        **({"installation": installation} if installation else {}),
         "interrupted": interrupted,
         "checks": [{"id": spec.id, "status": results[spec.id].status.value,
                     "duration_ms": results[spec.id].duration_ms,

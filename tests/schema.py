@@ -1,4 +1,4 @@
-"""Validates reports against the published schema (docs/report.schema.json)."""
+"""Validates reports against the published schema (diagnose/report.schema.json, linked from docs/)."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jsonschema
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "docs" / "report.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "diagnose" / "report.schema.json").read_text())
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
 
