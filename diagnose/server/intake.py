@@ -1,0 +1,173 @@
+"""What arrives over the network, checked before anything is stored: JSON, depth, schema, digest.
+
+Every refusal is an ``IntakeError`` carrying the HTTP status, a stable error code and a short
+English detail for the client (``diagnose submit`` shows the first 200 characters).
+"""
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import uuid
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from .. import digest as digests
+from . import locators as locator_rules
+
+PHONE_NAMESPACE = uuid.UUID("6f0d3b9e-5d51-4a1c-9a52-1b7f3f3f6a10")   # ids of phone reports
+MAX_TICKET = 64
+CLOCK_SKEW = datetime.timedelta(minutes=5)   # a report "from the future" is dated on receipt
+
+
+class IntakeError(Exception):
+    def __init__(self, status: int, code: str, detail: str, path: str | None = None):
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.path = status, code, detail, path
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail,
+                **({"path": self.path} if self.path is not None else {})}
+
+
+@functools.lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The published report schema, as shipped in the package (diagnose/report.schema.json)."""
+    return json.loads(resources.files("diagnose").joinpath("report.schema.json").read_text("utf-8"))
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema())
+
+
+def parse_json(body: bytes, max_depth: int) -> Any:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise IntakeError(400, "bad_encoding", "the body is not UTF-8") from None
+    _check_depth(text, max_depth)
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if hasattr(exc, "lineno") else ""
+        raise IntakeError(400, "malformed_json", f"the body is not valid JSON{where}") from None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_depth(text: str, max_depth: int) -> None:
+    """Refuse deep nesting before parsing (brackets inside strings are skipped)."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise IntakeError(400, "too_deep", f"the JSON is nested deeper than {max_depth}")
+        elif char in "]}":
+            depth -= 1
+
+
+def check_report(report: Any) -> dict[str, Any]:
+    """A valid report (schema, and a digest that says the same as the verdict), else 422."""
+    if not isinstance(report, dict):
+        raise IntakeError(422, "invalid_report", "a report is a JSON object", "$")
+    errors = list(_validator().iter_errors(report))
+    if errors:
+        # A wrong value also breaks the conditions that depend on it (if/then): name the value.
+        direct = [e for e in errors if not {"then", "else"} & set(map(str, e.absolute_schema_path))]
+        error = jsonschema.exceptions.best_match(direct or errors)
+        raise IntakeError(422, "invalid_report", _short(error.message), error.json_path)
+    try:
+        decoded = digests.decode(report["digest"])
+    except digests.DigestError as exc:
+        raise IntakeError(422, "invalid_report", f"digest: {exc}", "$.digest") from None
+    if decoded["code"] != report["verdict"]["code"]:
+        raise IntakeError(422, "invalid_report", "the digest's code is not the verdict's code",
+                          "$.digest")
+    return report
+
+
+def _short(message: str, limit: int = 160) -> str:
+    return message if len(message) <= limit else message[:limit - 1] + "…"
+
+
+def observed_at(report: dict[str, Any], received: datetime.datetime) -> datetime.datetime:
+    """When diagnose ran (naive UTC); a clock far ahead of ours counts as the time of receipt."""
+    started = datetime.datetime.fromisoformat(report["started_at"].replace("Z", "+00:00"))
+    started = started.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return received if started > received + CLOCK_SKEW else started
+
+
+def phone_report(payload: Any, received: datetime.datetime) -> dict[str, Any]:
+    """The stored form of a digest read out on the phone: {digest, ticket, locator?} -> record."""
+    if not isinstance(payload, dict):
+        raise IntakeError(422, "invalid_digest", "expected {\"digest\": ..., \"ticket\": ...}", "$")
+    unknown = set(payload) - {"digest", "ticket", "locator"}
+    if unknown:
+        raise IntakeError(422, "invalid_digest", f"unknown field {sorted(unknown)[0]!r}",
+                          f"$.{sorted(unknown)[0]}")
+    ticket = payload.get("ticket")
+    if not isinstance(ticket, str) or not ticket.strip() or len(ticket.strip()) > MAX_TICKET \
+            or not ticket.strip().isprintable():
+        raise IntakeError(422, "invalid_digest",
+                          f"ticket: the ticket number (1 to {MAX_TICKET} printable characters)",
+                          "$.ticket")
+    ticket = ticket.strip()
+    text = payload.get("digest")
+    try:
+        decoded = digests.decode(text)
+    except digests.DigestError as exc:
+        raise IntakeError(422, "invalid_digest", f"digest: {exc}", "$.digest") from None
+    locator = None
+    if payload.get("locator") is not None:
+        locator = locator_rules.normalize(payload["locator"]) if isinstance(payload["locator"], str) else None
+        if locator is None:
+            raise IntakeError(422, "invalid_digest", "locator: expected KIND:VALUE, KIND one of "
+                              + ", ".join(locator_rules.KINDS), "$.locator")
+    canonical = canonical_digest(decoded)
+    return {
+        "kind": "phone",
+        "id": str(uuid.uuid5(PHONE_NAMESPACE, f"{ticket}\n{canonical}")),
+        "ticket": ticket,
+        "digest": canonical,
+        "decoded": decoded,
+        "locator": locator,
+        "entered_at": received.isoformat(timespec="seconds") + "Z",
+    }
+
+
+def canonical_digest(decoded: dict[str, Any]) -> str:
+    """The digest as diagnose writes it, from what decode() read (typing mistakes undone)."""
+    report = {"verdict": {"code": decoded["code"], "confidence": decoded["confidence"]},
+              "privileged": decoded["privileged"],
+              "checks": [{"id": check, "status": status}
+                         for check, status in decoded["checks"].items() if status != digests.ABSENT]}
+    return digests.encode(report, version=decoded["version"])
+
+
+def find_digest(text: str) -> str | None:
+    """A typed digest in its canonical form, or None when it is not a valid digest."""
+    try:
+        return canonical_digest(digests.decode(text))
+    except digests.DigestError:
+        return None
+
+
+def locators_of(report: dict[str, Any]) -> list[str]:
+    if report.get("kind") == "phone":
+        return [report["locator"]] if report.get("locator") else []
+    return locator_rules.locators(report)

@@ -1,0 +1,59 @@
+"""Realistic reports for the server's tests and benchmark: schema-valid, with real codes."""
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+from diagnose import digest
+
+CHECKS = ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe",
+          "router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6")
+TITLES = {"none": "No fault found", "user": "This computer has no network settings",
+          "home": "The home router does not answer", "line": "The line is down",
+          "isp": "The operator's DNS does not answer", "account": "Login refused",
+          "unknown": "Inconclusive"}
+CODES = {"none": "N22", "user": "U22", "home": "H22", "line": "L22", "isp": "S22",
+         "account": "A22", "unknown": "X22"}
+
+
+def make(side: str = "line", *, code: str | None = None, installation: str | None = None,
+         at: datetime.datetime | None = None, ac: str | None = None, resolver: str | None = None,
+         cgnat: str | None = None, area: str | None = None, lang: str = "en",
+         title: str | None = None, advice: list[str] | None = None) -> dict[str, Any]:
+    at = at or datetime.datetime.now(datetime.timezone.utc)
+    code = code or CODES[side]
+    status = {"none": "ok"}.get(side, "problem")
+    facts: dict[str, dict] = {check: {} for check in CHECKS}
+    facts["pppoe"] = {"is_dialer": bool(ac), "access_concentrator": ac}
+    facts["dns"] = {"configured": [resolver or "192.168.1.1"], "configured_works": side != "isp"}
+    facts["router"] = {"found": bool(cgnat), "external_ip": cgnat,
+                       "external_ip_kind": "shared" if cgnat else None}
+    report = {
+        "schema_version": 1,
+        "id": str(uuid.uuid4()),
+        "tool": {"name": "diagnose", "version": "0.1.0"},
+        "started_at": at.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds")
+                      .replace("+00:00", "Z"),
+        "duration_ms": 2113,
+        "privileged": True,
+        "lang": lang,
+        "profile": "test-operator",
+        **({"installation": installation} if installation else {}),
+        **({"area": area} if area else {}),
+        "interrupted": False,
+        "checks": [{"id": check, "status": "ok" if check != "pppoe" else status,
+                    "duration_ms": 5, "reason": None if check != "pppoe" or status == "ok"
+                    else "no answer from the access concentrator", "facts": facts[check]}
+                   for check in CHECKS],
+        "findings": [] if side == "none" else [{
+            "rule": "line-down", "code": code, "side": side, "severity": "fault",
+            "title": title or TITLES[side], "advice": advice or ["Call the hotline."],
+            "evidence": {"pppoe.stage": "no_pado"}, "consequence_of": None}],
+        "verdict": {"side": side, "code": code, "rule": "line-down", "title": title or TITLES[side],
+                    "advice": advice or ["Call the hotline and read out the code."],
+                    "ticket": side in ("line", "isp"), "confidence": "high",
+                    "evidence": {"pppoe.stage": "no_pado"}},
+    }
+    report["digest"] = digest.encode(report)
+    return report
