@@ -11,6 +11,7 @@ SERVER_REQUIRES = [
     "alembic>=1.13",            # schema migrations of the server's database
     "psycopg[binary]>=3.1",     # PostgreSQL driver
     "jsonschema>=4.19",         # validates reports against diagnose/report.schema.json
+    "fastjsonschema>=2.19",     # the same schema compiled to code: 20x faster on the intake path
     "jinja2>=3.1",              # the pages' templates, autoescaped
     "python-multipart>=0.0.9",  # the login form
     "itsdangerous>=2.1",        # the signed session cookie of the login

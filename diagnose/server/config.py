@@ -78,4 +78,5 @@ def from_env(db_url: str, env: Mapping[str, str] = os.environ) -> Settings:
         expire_after=_number(env, "DIAGNOSE_SERVER_OUTAGE_EXPIRE_MIN", 12 * 60) * minutes,
         horizon=_number(env, "DIAGNOSE_SERVER_OUTAGE_HORIZON_DAYS", 7) * datetime.timedelta(days=1))
     return Settings(db_url=db_url, write_tokens=write, read_tokens=read, outage=rule,
-                    retention_days=_number(env, "DIAGNOSE_SERVER_RETENTION_DAYS", None))
+                    retention_days=_number(env, "DIAGNOSE_SERVER_RETENTION_DAYS", None),
+                    measure_cache_s=_number(env, "DIAGNOSE_SERVER_MEASURE_CACHE_S", 30, minimum=0))

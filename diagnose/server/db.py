@@ -35,8 +35,8 @@ Index("ix_reports_observed_at", reports.c.observed_at)
 Index("ix_reports_day_side_code", reports.c.day, reports.c.side, reports.c.code)
 Index("ix_reports_side_observed_at", reports.c.side, reports.c.observed_at)
 Index("ix_reports_code_observed_at", reports.c.code, reports.c.observed_at)
-Index("ix_reports_digest", reports.c.digest)
-Index("ix_reports_ticket", reports.c.ticket)
+Index("ix_reports_digest_observed_at", reports.c.digest, reports.c.observed_at)
+Index("ix_reports_ticket_observed_at", reports.c.ticket, reports.c.observed_at)
 
 report_locators = Table(
     "report_locators", metadata,

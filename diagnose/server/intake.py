@@ -12,6 +12,7 @@ import uuid
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from .. import digest as digests
@@ -40,7 +41,19 @@ def schema() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
+    """The reference validator: names the path of what is wrong."""
     return jsonschema.Draft202012Validator(schema())
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_check():
+    """The same schema compiled to Python code (about 20 times faster): decides valid or not.
+
+    The schema uses no keyword that differs between draft 2020-12 and draft-07 (its $defs are
+    reached by JSON pointer), so fastjsonschema compiles it as draft-07; a test checks that both
+    validators agree on valid and broken reports.
+    """
+    return fastjsonschema.compile({**schema(), "$schema": "http://json-schema.org/draft-07/schema#"})
 
 
 def parse_json(body: bytes, max_depth: int) -> Any:
@@ -48,44 +61,47 @@ def parse_json(body: bytes, max_depth: int) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise IntakeError(400, "bad_encoding", "the body is not UTF-8") from None
-    _check_depth(text, max_depth)
-    try:
-        return json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
+    try:   # the C parser; nesting past Python's recursion limit is a RecursionError, not a crash
+        document = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        document = None
+    except ValueError as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if hasattr(exc, "lineno") else ""
         raise IntakeError(400, "malformed_json", f"the body is not valid JSON{where}") from None
+    if document is None and text.strip() != "null" or _too_deep(document, max_depth):
+        raise IntakeError(400, "too_deep", f"the JSON is nested deeper than {max_depth}")
+    return document
 
 
 def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def _check_depth(text: str, max_depth: int) -> None:
-    """Refuse deep nesting before parsing (brackets inside strings are skipped)."""
-    depth, in_string, escaped = 0, False, False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > max_depth:
-                raise IntakeError(400, "too_deep", f"the JSON is nested deeper than {max_depth}")
-        elif char in "]}":
-            depth -= 1
+def _too_deep(document: Any, max_depth: int) -> bool:
+    """Whether containers nest deeper than max_depth (iterative: no recursion)."""
+    level = [document] if isinstance(document, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            return True
+        level = [child for node in level
+                 for child in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(child, (dict, list))]
+    return False
 
 
 def check_report(report: Any) -> dict[str, Any]:
     """A valid report (schema, and a digest that says the same as the verdict), else 422."""
     if not isinstance(report, dict):
         raise IntakeError(422, "invalid_report", "a report is a JSON object", "$")
-    errors = list(_validator().iter_errors(report))
+    try:
+        _fast_check()(report)
+        errors = []
+    except fastjsonschema.JsonSchemaException:
+        errors = list(_validator().iter_errors(report)) or [None]
+    if errors == [None]:   # the validators disagree: refuse, say so
+        raise IntakeError(422, "invalid_report", "not valid against the report schema", "$")
     if errors:
         # A wrong value also breaks the conditions that depend on it (if/then): name the value.
         direct = [e for e in errors if not {"then", "else"} & set(map(str, e.absolute_schema_path))]

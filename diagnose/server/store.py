@@ -3,12 +3,14 @@ outages) are written in one transaction: either all of it is committed, or nothi
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
 import secrets
+import threading
 import zlib
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,9 +33,20 @@ def encode(document: dict[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def _write(engine: Engine) -> Connection:
-    connection = engine.connect()
-    return connection.execution_options(sqlite_begin="IMMEDIATE") if is_sqlite(engine) else connection
+_SQLITE_WRITERS: dict[int, threading.Lock] = {}
+
+
+@contextlib.contextmanager
+def _write(engine: Engine) -> Iterator[Connection]:
+    """A connection for one write transaction. SQLite has one writer at a time: the threads of
+    this process queue on a lock instead of SQLite's busy handler, which sleeps."""
+    if not is_sqlite(engine):
+        with engine.connect() as connection:
+            yield connection
+        return
+    lock = _SQLITE_WRITERS.setdefault(id(engine), threading.Lock())
+    with lock, engine.connect() as connection:
+        yield connection.execution_options(sqlite_begin="IMMEDIATE")
 
 
 def ingest(engine: Engine, document: dict[str, Any], rule: OutageRule,

@@ -226,3 +226,43 @@ def test_retention_and_export(client, engine, tmp_path):
     assert client.get(f"/v1/reports/{old['id']}", headers=reader()).status_code == 404
     assert client.get("/v1/reports", params={"locator": "ac:BRAS-OLD"}, headers=reader()).json() \
         == {"reports": []}
+
+
+def test_the_fast_validator_agrees_with_the_reference():
+    import copy
+
+    import fastjsonschema
+
+    from diagnose.server import intake
+    fast, reference = intake._fast_check(), intake._validator()
+    base = reports.make("line", ac="BRAS-1", installation="00000000-0000-4000-8000-000000000001")
+    variants = [base, reports.make("none"), reports.make("user", code="U32")]
+
+    def mutated(change):
+        report = copy.deepcopy(base)
+        change(report)
+        return report
+    for key in list(base):
+        variants.append(mutated(lambda r, k=key: r.pop(k)))
+        variants.append(mutated(lambda r, k=key: r.__setitem__(k, None)))
+    for path, value in ((("verdict", "side"), "moon"), (("verdict", "ticket"), False),
+                        (("verdict", "code"), "L11"), (("verdict", "advice"), []),
+                        (("verdict", "extra"), 1), (("tool", "name"), "other"),
+                        (("installation",), "not-a-uuid"), (("schema_version",), 2),
+                        (("started_at",), "yesterday"), (("digest",), "1234"),
+                        (("checks", 0, "status"), "fine"), (("checks", 0, "facts"), []),
+                        (("findings", 0, "severity"), "bad"), (("checks", 0, "id"), "Route"),
+                        (("duration_ms",), -1), (("privileged",), 1), (("lang",), "fr")):
+        def change(report, path=path, value=value):
+            node = report
+            for part in path[:-1]:
+                node = node[part]
+            node[path[-1]] = value
+        variants.append(mutated(change))
+    for report in variants:
+        try:
+            fast(report)
+            fast_ok = True
+        except fastjsonschema.JsonSchemaException:
+            fast_ok = False
+        assert fast_ok == reference.is_valid(report), report

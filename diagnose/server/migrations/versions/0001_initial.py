@@ -34,8 +34,8 @@ def upgrade() -> None:
     op.create_index("ix_reports_day_side_code", "reports", ["day", "side", "code"])
     op.create_index("ix_reports_side_observed_at", "reports", ["side", "observed_at"])
     op.create_index("ix_reports_code_observed_at", "reports", ["code", "observed_at"])
-    op.create_index("ix_reports_digest", "reports", ["digest"])
-    op.create_index("ix_reports_ticket", "reports", ["ticket"])
+    op.create_index("ix_reports_digest_observed_at", "reports", ["digest", "observed_at"])
+    op.create_index("ix_reports_ticket_observed_at", "reports", ["ticket", "observed_at"])
     op.create_table(
         "report_locators",
         sa.Column("report_id", sa.String(36), sa.ForeignKey("reports.id", ondelete="CASCADE"),
