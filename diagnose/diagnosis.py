@@ -88,7 +88,8 @@ def diagnose(request: Request) -> int:
     report = build(specs=order(ALL), results=results, findings=findings, verdict=verdict,
                    started=started, duration_ms=int((time.monotonic() - clock) * 1000),
                    privileged=privileged, lang=lang, profile_name=profile["name"],
-                   interrupted=interrupted, installation=_installation())
+                   interrupted=interrupted, installation=_installation(),
+                   area=profile.get("area"))
     for_ticket = _redacted(report, profile, rules, results, request.options)  # may leave the machine
     _keep(for_ticket, lang)
     shown = for_ticket if request.redact else report

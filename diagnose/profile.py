@@ -13,6 +13,7 @@ from .i18n import N_
 # Domestic endpoints first (reachable in mainland China), global ones after.
 DEFAULT_PROFILE: dict[str, Any] = {
     "name": "default-cn",
+    "area": None,
     "isp": {"name": None, "hotline": None},
     "ticket": {"url": None, "token_env": None},
     "probes": {
@@ -77,6 +78,7 @@ _OPTIONAL_TEXT = "optional-text"
 # key -> (type, item checker). Nested mappings are described by nested dicts.
 _SCHEMA: dict[str, Any] = {
     "name": (str, None),
+    "area": (_OPTIONAL_TEXT, None),
     "isp": {"name": (_OPTIONAL_TEXT, None), "hotline": (_OPTIONAL_TEXT, None)},
     "ticket": {"url": (_OPTIONAL_TEXT, None), "token_env": (_OPTIONAL_TEXT, None)},
     "probes": {

@@ -17,7 +17,8 @@ SCHEMA_VERSION = 1
 def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
           findings: list[Finding], verdict: Verdict, started: datetime.datetime,
           duration_ms: int, privileged: bool, lang: str, profile_name: str,
-          interrupted: bool = False, installation: str | None = None) -> dict[str, Any]:
+          interrupted: bool = False, installation: str | None = None,
+          area: str | None = None) -> dict[str, Any]:
     report = {
         "schema_version": SCHEMA_VERSION,
         "id": str(uuid.uuid4()),
@@ -29,6 +30,7 @@ def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
         "lang": lang,
         "profile": profile_name,
         **({"installation": installation} if installation else {}),
+        **({"area": area} if area else {}),
         "interrupted": interrupted,
         "checks": [{"id": spec.id, "status": results[spec.id].status.value,
                     "duration_ms": results[spec.id].duration_ms,

@@ -8,8 +8,8 @@ Pure: reads a stored report's facts (docs/checks.md) and nothing else. A locator
   (the home router's private address says nothing, and redacted addresses are placeholders).
 * ``upstream:NETWORK/24``: the router's WAN address when it is in the shared (CGNAT) range,
   which the operator assigns per access area and redaction keeps.
-* ``area:NAME``: the area the operator's profile names (report field ``area``), or the one a
-  hotline engineer enters with a phone report.
+* ``area:NAME``: the access area the operator's profile names (report field ``area``), or the
+  one a hotline engineer enters with a phone report.
 """
 from __future__ import annotations
 

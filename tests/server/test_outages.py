@@ -107,3 +107,19 @@ def test_the_store_keeps_outages_up_to_date_with_late_reports(engine):
     [outage] = store.list_outages(engine, RULE)
     assert outage["subscribers"] == 4 and outage["opened_at"] < outage["closed_at"]
     assert store.list_outages(engine, RULE, open_only=True) == []
+
+
+def test_locators_from_a_reports_facts():
+    from diagnose.server.locators import locators, normalize
+    report = reports.make("line", ac="BRAS  7", resolver="202.96.128.86", cgnat="100.64.12.77",
+                          area="haidian-3")
+    from diagnose.server.intake import check_report
+    assert check_report(report) is report       # area and installation are in the schema
+    assert locators(report) == ["ac:BRAS 7", "resolver:202.96.128.86", "upstream:100.64.12.0/24",
+                                "area:haidian-3"]
+    private = reports.make("line", resolver="192.168.1.1", cgnat=None)
+    assert locators(private) == []
+    redacted = reports.make("isp", resolver="<public-ip-1>")
+    assert locators(redacted) == []
+    assert normalize("AREA:  Haidian   3 ") == "area:Haidian 3"
+    assert normalize("street:5") is None and normalize("ac:") is None
