@@ -211,12 +211,9 @@ def list_outages(engine: Engine, rule: OutageRule, *, open_only: bool = False,
                        "opened_at": _iso(row.opened_at), "closed_at": _iso(closed),
                        "closed_by": how, "last_report_at": _iso(row.last_fault_at),
                        "reports": row.reports, "sides": row.sides.split(",")})
-    result.sort(key=lambda o: (o["closed_at"] is not None, _neg(o["opened_at"])))
+    result.sort(key=lambda o: o["opened_at"], reverse=True)
+    result.sort(key=lambda o: o["closed_at"] is not None)   # stable: open ones first
     return result
-
-
-def _neg(iso: str) -> str:
-    return "".join(chr(0x10FFFF - ord(c)) for c in iso)
 
 
 def counts_by_day(engine: Engine, since: datetime.date) -> list[tuple[datetime.date, str, str, int]]:
