@@ -60,6 +60,7 @@ PACKET_SCENARIO = "pppoe-no-pado"  # PPPoE discovery runs there: scapy must be i
 LOGIN_SCENARIO = "pppoe-pado-no-session"  # the PC dials; the lab's own AC answers the login
 LOGIN_MODES = ("accept", "refuse", "pads-error", "lcp-timeout")
 REPRODUCE = "sudo python3 benchmarks/bench.py --write docs/performance.md"
+SERVER_SECTION = "<!-- server_bench -->"   # where benchmarks/server_bench.py's section starts
 MS = 1000
 
 
@@ -363,7 +364,11 @@ def main():
     for title, headers, rows in tables(results):
         print(f"\n{title}\n{plain(headers, rows)}")
     if args.write:
-        Path(args.write).write_text(document(results))
+        target = Path(args.write)
+        kept = target.read_text() if target.exists() else ""
+        # benchmarks/server_bench.py keeps its own section at the end, after its marker
+        tail = kept[kept.index(SERVER_SECTION):] if SERVER_SECTION in kept else ""
+        target.write_text(document(results) + ("\n" + tail if tail else ""))
 
 
 if __name__ == "__main__":

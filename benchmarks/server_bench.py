@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+"""Benchmark diagnose-server: ingest rate and latency with concurrent clients, then the outage
+and measure queries and pages with a million stored reports; SQLite and PostgreSQL.
+
+    python3 benchmarks/server_bench.py [--db sqlite,postgresql] [--clients 50] [--reports 6000]
+                                       [--stored 1000000] [--write docs/performance.md]
+
+Ingest: CLIENTS concurrent clients (threads in two client processes, one keep-alive connection
+each) post REPORTS distinct reports through HTTP to a running diagnose-server; the rate is
+reports acknowledged per second of wall time, latencies are per POST. Stored: the database is
+then filled to STORED reports spread over the last 365 days (written straight into the tables,
+with their locators and the outages derived by the server's own rule), and each query is timed
+through HTTP, the measure with its cache off. Everything runs on this machine, on loopback;
+PostgreSQL is a throwaway cluster in a temp folder (Debian's postgresql). The machine is shared:
+the load average is recorded with the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.client
+import io
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.bench import SERVER_SECTION as MARKER  # noqa: E402  (bench.py --write keeps it)
+from tests.server import reports as sample  # noqa: E402
+from tests.server.processes import Postgres, Server  # noqa: E402
+
+WRITE, READ = "bench-write-" + uuid.uuid4().hex, "bench-read-" + uuid.uuid4().hex
+TOKENS = {"DIAGNOSE_SERVER_TOKENS": WRITE, "DIAGNOSE_SERVER_READ_TOKENS": READ,
+          "DIAGNOSE_SERVER_MEASURE_CACHE_S": "0"}
+REPRODUCE = "python3 benchmarks/server_bench.py --write docs/performance.md"
+SIDE_MIX = [("user", 40), ("home", 18), ("none", 15), ("line", 17), ("isp", 5), ("account", 3),
+            ("unknown", 2)]
+ACS = [f"BRAS-{n:03d}" for n in range(200)]
+
+
+def pick_side(rng: random.Random) -> str:
+    return rng.choices([s for s, _ in SIDE_MIX], [w for _, w in SIDE_MIX])[0]
+
+
+def realistic(rng: random.Random, at: datetime.datetime | None = None) -> dict:
+    """A report about the size of a real one (diagnose --json is 10-20 KB with every check)."""
+    side = pick_side(rng)
+    report = sample.make(side, installation=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                         ac=rng.choice(ACS) if side in ("line", "isp", "none") else None, at=at)
+    for check in report["checks"]:
+        check["facts"].setdefault("samples", [{"target": f"192.0.2.{n}", "rtt_ms": n * 1.5,
+                                               "status": "ok"} for n in range(12)])
+    return report
+
+
+# ---------------------------------------------------------------------------- ingest
+
+def _client_process(url: str, bodies: list[bytes], threads: int, queue) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    share = [bodies[i::threads] for i in range(threads)]
+    results: list[tuple[int, float]] = []
+    lock = threading.Lock()
+
+    def run(mine: list[bytes]) -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        local = []
+        for body in mine:
+            started = time.perf_counter()
+            try:
+                connection.request("POST", "/v1/reports", body=body, headers={
+                    "Authorization": f"Bearer {WRITE}", "Content-Type": "application/json"})
+                reply = connection.getresponse()
+                reply.read()
+                status = reply.status
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection(host, int(port), timeout=30)
+                status = 0
+            local.append((status, time.perf_counter() - started))
+        connection.close()
+        with lock:
+            results.extend(local)
+    workers = [threading.Thread(target=run, args=(part,)) for part in share]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    queue.put(results)
+
+
+def ingest(url: str, clients: int, count: int, seed: int) -> dict:
+    rng = random.Random(seed)
+    bodies = [json.dumps(realistic(rng)).encode() for _ in range(count)]
+    processes = 2
+    queue = multiprocessing.Queue()
+    started = time.perf_counter()
+    children = [multiprocessing.Process(target=_client_process,
+                                        args=(url, bodies[i::processes], clients // processes, queue))
+                for i in range(processes)]
+    for child in children:
+        child.start()
+    results = []
+    for _ in children:
+        results.extend(queue.get())
+    for child in children:
+        child.join()
+    wall = time.perf_counter() - started
+    latencies = sorted(seconds for status, seconds in results)
+    ok = sum(1 for status, _ in results if status == 201)
+    return {"reports": count, "stored": ok, "errors": len(results) - ok, "wall_s": wall,
+            "rate": ok / wall, "p50_ms": _pct(latencies, 50), "p99_ms": _pct(latencies, 99),
+            "max_ms": latencies[-1] * 1000, "body_bytes": sum(map(len, bodies)) // len(bodies)}
+
+
+def _pct(sorted_seconds: list[float], percent: float) -> float:
+    index = min(len(sorted_seconds) - 1, int(round(percent / 100 * (len(sorted_seconds) - 1))))
+    return sorted_seconds[index] * 1000
+
+
+# ---------------------------------------------------------------------------- a million stored
+
+def fill(db_url: str, total: int, seed: int) -> float:
+    """Write reports straight into the tables until there are `total`, over the last 365 days."""
+    from sqlalchemy import func, insert, select, text
+
+    from diagnose import digest as digests
+    from diagnose.server import db, outages as outage_rules, store
+    from diagnose.server.config import OutageRule
+    engine = db.make_engine(db_url)
+    db.migrate(engine)
+    have = store.count(engine)
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    now = store.now()
+    templates = {}
+    for side, _ in SIDE_MIX:
+        report = sample.make(side)
+        templates[side] = (report["verdict"]["code"], report["digest"])
+    subscribers = [f"installation:{uuid.UUID(int=rng.getrandbits(128), version=4)}"
+                   for _ in range(200_000)]
+    batch = 20_000
+    events: dict[str, list] = {}
+    left = total - have
+    while left > 0:
+        rows, located = [], []
+        for _ in range(min(batch, left)):
+            side = pick_side(rng)
+            code, digest = templates[side]
+            at = now - datetime.timedelta(seconds=rng.random() * 365 * 86400)
+            report_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            who = rng.choice(subscribers)
+            body = json.dumps({"id": report_id, "verdict": {"side": side, "code": code},
+                               "digest": digest, "bench": True})
+            rows.append({"id": report_id, "source": "submit", "received_at": at,
+                         "observed_at": at, "day": at.date(), "subscriber": who,
+                         "installation": who.split(":", 1)[1], "side": side, "code": code,
+                         "digest": digest, "ticket": None, "body": body,
+                         "body_sha256": "0" * 64})
+            if side in ("line", "isp", "none"):
+                locator = f"ac:{rng.choice(ACS)}"
+                located.append({"report_id": report_id, "locator": locator, "observed_at": at,
+                                "subscriber": who, "side": side})
+                events.setdefault(locator, []).append(outage_rules.Event(at, who, side))
+        with engine.begin() as connection:
+            connection.execute(insert(db.reports), rows)
+            if located:
+                connection.execute(insert(db.report_locators), located)
+        left -= len(rows)
+    found = []
+    rule = OutageRule()
+    for locator, stream in events.items():
+        found += outage_rules.episodes(locator, stream, rule)
+    with engine.begin() as connection:
+        if found:
+            connection.execute(insert(db.outages), [
+                {"locator": o.locator, "opened_at": o.opened_at, "closed_at": o.closed_at,
+                 "last_fault_at": o.last_fault_at, "subscribers": len(o.subscribers),
+                 "reports": o.reports, "sides": ",".join(sorted(o.sides))} for o in found])
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql"
+                                else "ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+def queries(url: str, runs: int, digest: str, report_id: str) -> dict:
+    host, port = url.removeprefix("http://").split(":")
+    since = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=7)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    paths = {
+        "GET /v1/outages": "/v1/outages",
+        "GET /v1/outages?open=true": "/v1/outages?open=true",
+        "page /outages (board)": "/outages?lang=zh_CN",
+        "page /measure (uncached)": "/measure?lang=zh_CN",
+        "page / (hotline, find by digest)": f"/?q={digest}&lang=en",
+        "page /reports/{id}": f"/reports/{report_id}?lang=en",
+        "GET /v1/reports?side=line&since=7d": f"/v1/reports?side=line&since={since}",
+        "GET /v1/reports?locator=ac:BRAS-007": "/v1/reports?locator=ac:BRAS-007",
+    }
+    timings = {}
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    for name, path in paths.items():
+        seconds = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            connection.request("GET", path, headers={"Authorization": f"Bearer {READ}"})
+            reply = connection.getresponse()
+            reply.read()
+            seconds.append(time.perf_counter() - started)
+            assert reply.status == 200, (name, reply.status)
+        seconds.sort()
+        timings[name] = {"median_ms": statistics.median(seconds) * 1000,
+                         "max_ms": seconds[-1] * 1000}
+    connection.close()
+    return timings
+
+
+# ---------------------------------------------------------------------------- running
+
+def one_database(kind: str, args, folder: Path) -> dict:
+    cluster = None
+    if kind == "postgresql":
+        cluster = Postgres()
+        db_url = cluster.fresh_database("bench")
+        workers = 2
+    else:
+        db_url = f"sqlite:///{folder / 'bench.sqlite3'}"
+        workers = 1
+    try:
+        server = Server(db_url, TOKENS, folder, workers=workers)
+        try:
+            load_before = os.getloadavg()[0]
+            measured = ingest(server.url, args.clients, args.reports, seed=1)
+            measured["load"] = (load_before, os.getloadavg()[0])
+            measured["workers"] = workers
+        finally:
+            server.stop()
+        fill_s = fill(db_url, args.stored, seed=2)
+        server = Server(db_url, TOKENS, folder, workers=workers)
+        try:
+            digest, report_id = _some_line_report(db_url)
+            load_before = os.getloadavg()[0]
+            timings = queries(server.url, args.runs, digest, report_id)
+            load = (load_before, os.getloadavg()[0])
+        finally:
+            server.stop()
+        return {"ingest": measured, "fill_s": fill_s, "queries": timings, "query_load": load}
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def _some_line_report(db_url: str) -> tuple[str, str]:
+    from sqlalchemy import select
+
+    from diagnose.server import db
+    engine = db.make_engine(db_url)
+    with engine.connect() as connection:
+        row = connection.execute(select(db.reports.c.digest, db.reports.c.id)
+                                 .where(db.reports.c.side == "line").limit(1)).first()
+    engine.dispose()
+    return row.digest, row.id
+
+
+def document(results: dict, args) -> str:
+    lines = [MARKER, "## diagnose-server (benchmarks/server_bench.py)", "",
+             f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on "
+             f"{os.cpu_count()} cores, with: `{REPRODUCE}` "
+             f"(--clients {args.clients} --reports {args.reports} --stored {args.stored}). "
+             "Goals: at least 500 reports/s on PostgreSQL, p99 under 200 ms, every page under "
+             "300 ms with a million stored reports.", "",
+             "The machine was shared with other sessions' test suites while this ran (load "
+             "average before → after each phase in the tables); the clients (two processes, "
+             f"{args.clients} threads with a keep-alive connection each) run on the same two cores "
+             "as the server and the database.", "",
+             "### Ingest: POST /v1/reports, each report distinct and stored", "",
+             "| database | server processes | reports | stored | errors | reports/s | p50 ms | p99 ms | max ms | body bytes | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for kind, result in results.items():
+        m = result["ingest"]
+        lines.append(f"| {kind} | {m['workers']} | {m['reports']} | {m['stored']} | {m['errors']} "
+                     f"| {m['rate']:.0f} | {m['p50_ms']:.0f} | {m['p99_ms']:.0f} | "
+                     f"{m['max_ms']:.0f} | {m['body_bytes']} | {m['load'][0]:.1f} → {m['load'][1]:.1f} |")
+    lines += ["", f"### Queries with {args.stored:,} stored reports (ms, {args.runs} runs: median / max)",
+              "", "| query | " + " | ".join(results) + " |",
+              "|---|" + "---|" * len(results)]
+    names = next(iter(results.values()))["queries"]
+    for name in names:
+        cells = [f"{r['queries'][name]['median_ms']:.0f} / {r['queries'][name]['max_ms']:.0f}"
+                 for r in results.values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("| filling the database (s) | " + " | ".join(
+        f"{r['fill_s']:.0f}" for r in results.values()) + " |")
+    lines.append("| load average | " + " | ".join(
+        f"{r['query_load'][0]:.1f} → {r['query_load'][1]:.1f}" for r in results.values()) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path, section: str) -> None:
+    """Replace this benchmark's section (from MARKER to the end) and keep everything before it."""
+    text = path.read_text() if path.exists() else "# Performance\n"
+    head = text.split(MARKER, 1)[0].rstrip("\n")
+    path.write_text(head + "\n\n" + section)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--reports", type=int, default=6000)
+    parser.add_argument("--stored", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--write", metavar="PATH")
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="diagnose-server-bench-") as folder:
+        for kind in args.db.split(","):
+            print(f"{kind}: ingest, fill, queries...", file=sys.stderr, flush=True)
+            results[kind] = one_database(kind, args, Path(folder))
+            print(json.dumps(results[kind], indent=1), file=sys.stderr, flush=True)
+    section = document(results, args)
+    print(section)
+    if args.write:
+        write(Path(args.write), section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
