@@ -47,9 +47,9 @@ def _templates() -> Environment:
 @functools.lru_cache(maxsize=1)
 def _rules() -> dict[str, Any]:
     """The shipped rule pack by code: titles and advice for phone reports and top codes."""
-    from ..checks import BY_ID
+    from ..checks import PROVIDES
     from ..engine import pack
-    return {rule.code: rule for rule in pack.load(None, set(BY_ID))}
+    return {rule.code: rule for rule in pack.load(None, PROVIDES)}
 
 
 def language(request: Request) -> str:
