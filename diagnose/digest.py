@@ -18,7 +18,8 @@ groups of 4: ``1G28-001A-G3`` (L23). The bits, most significant first:
     0..4  zero padding to a whole character
     5     check character
 
-Version 1 (8 checks) is 10 characters, version 2 (14 checks) 14; at most 16 are allowed.
+Version 1 (8 checks) is 10 characters, version 2 (14 checks) 13, version 3 (15 checks) 14; at
+most 16 are allowed.
 
 Check character: the symbols s_0..s_n (s_n the check) are the coefficients of a polynomial over
 GF(32) = GF(2)[x]/(x^5+x^2+1) that must vanish at alpha = x: sum of s_i * alpha^(n-i) = 0.
@@ -55,9 +56,9 @@ FIELDS = (("side", 3), ("digit1", 3), ("digit2", 3), ("confidence", 2), ("privil
 # Append-only. To add a check: append its id here and add a version with the new count below;
 # never reorder, rename or remove, so that old digests keep their meaning.
 CHECK_ORDER = ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe",
-               "router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6")
+               "router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6", "lookup")
 # Digest version -> how many leading entries of CHECK_ORDER it carries. encode() uses the newest.
-TABLE_SIZE = {1: 8, 2: 14}
+TABLE_SIZE = {1: 8, 2: 14, 3: 15}
 
 MISTYPED = "mistyped: check character does not match"
 _VALUE = {char: value for value, char in enumerate(ALPHABET)}

@@ -27,7 +27,7 @@ CHECK_NAMES = {
     "gateway": N_("gateway"), "dns": N_("DNS"), "internet": N_("internet"), "proxy": N_("proxy"),
     "pppoe": N_("PPPoE"), "router": N_("router"), "line_quality": N_("line quality"),
     "wifi": N_("Wi-Fi"), "path_mtu": N_("packet size"), "dns_hijack": N_("DNS rewriting"),
-    "ipv6": N_("IPv6"),
+    "ipv6": N_("IPv6"), "lookup": N_("name lookup"),
 }
 STATUS_NAMES = {"ok": N_("ok"), "problem": N_("problem"), "skipped": N_("skipped"),
                 "error": N_("error"), "timeout": N_("timeout")}

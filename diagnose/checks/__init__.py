@@ -10,7 +10,7 @@ from ..model import CheckSpec
 # allow), so a person reads the path from the adapter to the internet. A new check not named here
 # comes last.
 PATH_ORDER = ("interfaces", "wifi", "addressing", "route", "gateway", "line_quality", "router",
-              "pppoe", "dns", "dns_hijack", "internet", "path_mtu", "ipv6", "proxy")
+              "pppoe", "dns", "dns_hijack", "lookup", "internet", "path_mtu", "ipv6", "proxy")
 
 
 def _discover() -> tuple[CheckSpec, ...]:

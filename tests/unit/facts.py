@@ -50,6 +50,11 @@ HEALTHY = {
     "ipv6": {"interface": "eth0", "addresses": [], "has_global_unicast": False,
              "has_default": False, "lookups": [], "targets": [], "connects": [],
              "any_answered": None},
+    "lookup": {"names": [], "hosts_file": {"path": "/etc/hosts", "readable": True, "error": None},
+               "nsswitch_hosts": ["files", "dns"], "nsswitch_error": None, "resolves": True,
+               "all_fail": False, "differs": False, "differing": [], "differing_addresses": [],
+               "differs_unreachable": False, "hosts_override": False, "hosts_override_names": [],
+               "hosts_override_lines": []},
 }
 
 

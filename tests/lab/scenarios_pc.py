@@ -1,0 +1,34 @@
+"""Lab scenarios for faults on the subscriber's own computer (issue 11): the name lookup
+applications really use.
+
+- hosts file: /etc/netns/<pc>/hosts (bind-mounted over the PC's /etc/hosts by `ip netns exec`)
+  sends a probe name to loopback, as ad blockers and malware do, or to another live server
+  ("points elsewhere" must never be all clear): U72. Control: a hosts line with the address DNS
+  gives is no finding.
+- nsswitch: the PC's /etc/nsswitch.conf says `hosts: files`, so no program can resolve a name
+  while DNS itself answers: U73.
+- a resolver on the PC: a dnsmasq on 127.0.0.1 in the PC namespace (an ad blocker's or a DNS
+  changer's) answers the connectivity host with 0.0.0.0 and forwards the rest to the router;
+  resolv.conf points at it: U74.
+
+Each also unprivileged: none of this needs root to see. The faults: pc_faults.py.
+"""
+from __future__ import annotations
+
+from .pc_faults import (HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, HOSTS_TO_OTHER_SERVER, local_resolver_blocks, nsswitch_files_only)
+from .scenarios import Scenario
+
+SCENARIOS = (
+    Scenario("hosts-file-to-loopback", "user", "U72", 3, breaks=(HOSTS_TO_LOOPBACK,)),
+    Scenario("hosts-file-to-loopback-unprivileged", "user", "U72", 3, unprivileged=True,
+             breaks=(HOSTS_TO_LOOPBACK,)),
+    Scenario("hosts-file-to-other-server", "user", "U72", 3, breaks=(HOSTS_TO_OTHER_SERVER,)),
+    # Control: the hosts file says what DNS says.
+    Scenario("hosts-file-as-dns", "none", "N23", 0, breaks=(HOSTS_AS_DNS,)),
+    Scenario("nsswitch-without-dns", "user", "U73", 3, breaks=((nsswitch_files_only,),)),
+    Scenario("nsswitch-without-dns-unprivileged", "user", "U73", 3, unprivileged=True,
+             breaks=((nsswitch_files_only,),)),
+    Scenario("local-resolver-blocks", "user", "U74", 3, breaks=((local_resolver_blocks,),)),
+    Scenario("local-resolver-blocks-unprivileged", "user", "U74", 3, unprivileged=True,
+             breaks=((local_resolver_blocks,),)),
+)
