@@ -18,8 +18,8 @@ groups of 4: ``1G28-001A-G3`` (L23). The bits, most significant first:
     0..4  zero padding to a whole character
     5     check character
 
-Version 1 (8 checks) is 10 characters, version 2 (14 checks) 13, version 3 (15 checks) 14; at
-most 16 are allowed.
+Version 1 (8 checks) is 10 characters, version 2 (14 checks) 13, version 3 (15 checks) 14,
+version 4 (17 checks) 15; at most 18 fit in 16 characters (66 bits).
 
 Check character: the symbols s_0..s_n (s_n the check) are the coefficients of a polynomial over
 GF(32) = GF(2)[x]/(x^5+x^2+1) that must vanish at alpha = x: sum of s_i * alpha^(n-i) = 0.
@@ -39,7 +39,7 @@ DASHES = "-\u2010\u2011\u2012\u2013\u2014"  # also the dashes word processors pu
 GROUP = 4
 SYMBOL_BITS = 5
 MAX_LENGTH = 16  # characters, check character included, dashes not
-MAX_CHECKS = 16
+MAX_CHECKS = 18  # 12 + 3 * 18 = 66 bits: 14 payload characters, 16 in all
 POLY = 0b100101  # x^5 + x^2 + 1, primitive: alpha = x has order 31
 
 SIDE_LETTERS = "NUHALSX"  # same as diagnose.engine.pack.SIDE_LETTER, kept here: format is frozen
@@ -56,9 +56,10 @@ FIELDS = (("side", 3), ("digit1", 3), ("digit2", 3), ("confidence", 2), ("privil
 # Append-only. To add a check: append its id here and add a version with the new count below;
 # never reorder, rename or remove, so that old digests keep their meaning.
 CHECK_ORDER = ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe",
-               "router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6", "lookup")
+               "router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6", "lookup", "firewall",
+               "paths")
 # Digest version -> how many leading entries of CHECK_ORDER it carries. encode() uses the newest.
-TABLE_SIZE = {1: 8, 2: 14, 3: 15}
+TABLE_SIZE = {1: 8, 2: 14, 3: 15, 4: 17}
 
 MISTYPED = "mistyped: check character does not match"
 _VALUE = {char: value for value, char in enumerate(ALPHABET)}

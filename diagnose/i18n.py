@@ -28,6 +28,7 @@ CHECK_NAMES = {
     "pppoe": N_("PPPoE"), "router": N_("router"), "line_quality": N_("line quality"),
     "wifi": N_("Wi-Fi"), "path_mtu": N_("packet size"), "dns_hijack": N_("DNS rewriting"),
     "ipv6": N_("IPv6"), "lookup": N_("name lookup"),
+    "firewall": N_("local firewall"), "paths": N_("traffic paths"),
 }
 STATUS_NAMES = {"ok": N_("ok"), "problem": N_("problem"), "skipped": N_("skipped"),
                 "error": N_("error"), "timeout": N_("timeout")}

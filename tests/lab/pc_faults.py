@@ -4,6 +4,9 @@ Used by scenarios_pc.py (the verdicts) and test_pc_side.py (facts and controls);
 """
 from __future__ import annotations
 
+import sys
+import time
+
 from . import netlab
 
 LOOPBACK_REDIRECT = "127.0.0.1"
@@ -36,3 +39,67 @@ def local_resolver_blocks(lab):
 HOSTS_TO_LOOPBACK = (hosts_line, LOOPBACK_REDIRECT, netlab.CONNECT_NAME)
 HOSTS_TO_OTHER_SERVER = (hosts_line, netlab.PORTAL_ADDR, netlab.WWW_NAME)
 HOSTS_AS_DNS = (hosts_line, netlab.WEB_ADDR, netlab.CONNECT_NAME, netlab.WWW_NAME)
+
+
+# --- a firewall on the PC (class 2) ----------------------------------------------------------------
+def firewall_blocks_all(lab):
+    """nftables on the PC drops everything it sends out of its adapter (loopback still works)."""
+    lab.nft("pc", f"""
+        table inet lab_pc_block {{
+            chain output {{
+                type filter hook output priority filter;
+                oifname "{netlab.PC_IF}" drop
+            }}
+        }}""")
+
+
+def firewall_blocks_beyond_home(lab):
+    """nftables on the PC drops what it sends beyond the home network; the router stays reachable.
+    Without the PC's view this is a dead line (L23) and a ticket."""
+    lab.nft("pc", f"""
+        table ip lab_pc_block_out {{
+            chain output {{
+                type filter hook output priority filter;
+                ip daddr != {netlab.ROUTER_LAN_ADDR.rsplit('.', 1)[0]}.0/{netlab.LAN_PREFIX} drop
+            }}
+        }}""")
+
+
+# --- a tunnel that captures the traffic (class 3) ------------------------------------------------
+VPN_IF = "vpn0"
+VPN_ADDR = "10.8.0.2"
+VPN_TABLE = "100"
+# Holds a tun device open and drops whatever is routed into it: a VPN whose far end is gone.
+TUN_HOLDER = """
+import fcntl, os, struct, sys
+TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", sys.argv[1].encode(), IFF_TUN | IFF_NO_PI))
+while True:
+    os.read(fd, 65536)
+"""
+
+
+def _dead_vpn(lab):
+    lab._spawn("pc", "pc-vpn", [sys.executable, "-c", TUN_HOLDER, VPN_IF])
+    deadline = time.monotonic() + netlab.READY_TIMEOUT
+    while netlab._run(["ip", "-n", lab.ns["pc"], "link", "show", VPN_IF]).returncode != 0:
+        if not lab.daemon_alive("pc-vpn") or time.monotonic() > deadline:
+            raise netlab.LabError(f"no {VPN_IF}: {lab.daemon_log('pc-vpn')[-500:]}")
+        time.sleep(netlab.POLL_INTERVAL)
+    lab.ip_batch("pc", [f"link set {VPN_IF} up", f"addr add {VPN_ADDR}/24 dev {VPN_IF}"])
+
+
+def vpn_split_routes(lab):
+    """A VPN client's two half-default routes (0.0.0.0/1, 128.0.0.0/1) into a dead tunnel: they
+    beat the default route without replacing it, so the router and its DNS stay reachable."""
+    _dead_vpn(lab)
+    lab.ip_batch("pc", [f"route add 0.0.0.0/1 dev {VPN_IF}", f"route add 128.0.0.0/1 dev {VPN_IF}"])
+
+
+def vpn_policy_rule(lab):
+    """A policy rule sends traffic for the operator's services network (203.0.113.0/24: public
+    DNS, web, ping target) to a table whose default route is the dead tunnel."""
+    _dead_vpn(lab)
+    lab.ip_batch("pc", [f"route add default dev {VPN_IF} table {VPN_TABLE}",
+                        f"rule add pref 100 to 203.0.113.0/24 lookup {VPN_TABLE}"])

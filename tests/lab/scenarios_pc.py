@@ -11,11 +11,18 @@ applications really use.
   changer's) answers the connectivity host with 0.0.0.0 and forwards the rest to the router;
   resolv.conf points at it: U74.
 
+- a firewall on the PC: nftables in the PC namespace drops its output, all of it (today H25,
+  "restart the router") or beyond the home (today L23, a ticket): U75.
+- a dead VPN: a tun device held open by a process that drops what it reads captures the traffic
+  beyond the home by split routes (0/1 + 128/1) or by a policy rule (today L23): U76.
+
 Each also unprivileged: none of this needs root to see. The faults: pc_faults.py.
 """
 from __future__ import annotations
 
-from .pc_faults import (HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, HOSTS_TO_OTHER_SERVER, local_resolver_blocks, nsswitch_files_only)
+from .pc_faults import (HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, HOSTS_TO_OTHER_SERVER,
+                        firewall_blocks_all, firewall_blocks_beyond_home, local_resolver_blocks,
+                        nsswitch_files_only, vpn_policy_rule, vpn_split_routes)
 from .scenarios import Scenario
 
 SCENARIOS = (
@@ -31,4 +38,15 @@ SCENARIOS = (
     Scenario("local-resolver-blocks", "user", "U74", 3, breaks=((local_resolver_blocks,),)),
     Scenario("local-resolver-blocks-unprivileged", "user", "U74", 3, unprivileged=True,
              breaks=((local_resolver_blocks,),)),
+    Scenario("pc-firewall-blocks-all", "user", "U75", 3, breaks=((firewall_blocks_all,),)),
+    Scenario("pc-firewall-blocks-all-unprivileged", "user", "U75", 3, unprivileged=True,
+             breaks=((firewall_blocks_all,),)),
+    Scenario("pc-firewall-blocks-beyond-home", "user", "U75", 3,
+             breaks=((firewall_blocks_beyond_home,),)),
+    Scenario("pc-firewall-blocks-beyond-home-unprivileged", "user", "U75", 3, unprivileged=True,
+             breaks=((firewall_blocks_beyond_home,),)),
+    Scenario("dead-vpn-split-routes", "user", "U76", 3, breaks=((vpn_split_routes,),)),
+    Scenario("dead-vpn-split-routes-unprivileged", "user", "U76", 3, unprivileged=True,
+             breaks=((vpn_split_routes,),)),
+    Scenario("dead-vpn-policy-rule", "user", "U76", 3, breaks=((vpn_policy_rule,),)),
 )

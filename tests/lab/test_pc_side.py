@@ -10,7 +10,9 @@ import json
 import pytest
 
 from . import netlab
-from .pc_faults import HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, local_resolver_blocks, nsswitch_files_only
+from .pc_faults import (HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, VPN_IF, firewall_blocks_beyond_home,
+                        local_resolver_blocks, nsswitch_files_only, vpn_policy_rule,
+                        vpn_split_routes)
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(90)]
 
@@ -61,3 +63,43 @@ def test_local_resolver_answer_is_compared_with_the_routers(lab):
     assert entry["addresses"] == ["0.0.0.0"] and entry["dns"] == [netlab.WEB_ADDR]
     assert lookup["facts"]["differing"] == [netlab.CONNECT_NAME]
     assert lookup["facts"]["hosts_override"] is False
+
+
+@pytest.mark.parametrize("unprivileged", [False, True], ids=["root", "unprivileged"])
+def test_local_firewall_seen_by_refused_sends_and_ruleset_only_as_root(lab, unprivileged):
+    firewall_blocks_beyond_home(lab)
+    firewall, report = facts(lab, "firewall", unprivileged)
+    assert firewall["facts"]["blocked"] is True and firewall["facts"]["blocks_gateway"] is False
+    assert netlab.PING_TARGET in firewall["facts"]["blocked_to"]
+    ruleset = firewall["facts"]["ruleset"]
+    if unprivileged:   # not observed, never "no rules"
+        assert ruleset["outcome"] == "not_permitted" and firewall["facts"]["ruleset_drops"] is None
+        assert report["verdict"]["confidence"] != "high"
+    else:
+        assert ruleset["outcome"] == "read" and firewall["facts"]["ruleset_drops"] is True
+        assert ruleset["output_chains"][0]["dropping_rules"] == 1
+    assert report["verdict"]["ticket"] is False
+
+
+def test_healthy_pc_has_no_block_and_no_tunnel(lab):
+    firewall, report = facts(lab, "firewall")
+    paths = next(c for c in report["checks"] if c["id"] == "paths")
+    assert firewall["facts"]["blocked"] is False and firewall["facts"]["ruleset_drops"] is False
+    assert paths["facts"]["beyond_via_tunnel"] is False and paths["facts"]["tunnel_devices"] == []
+    assert {p["dev"] for p in paths["facts"]["paths"]} == {netlab.PC_IF}
+    assert paths["facts"]["policy_rules"] == []
+
+
+@pytest.mark.parametrize("fault, split, rules", [(vpn_split_routes, True, 0),
+                                                 (vpn_policy_rule, False, 1)])
+def test_the_kernels_own_path_names_the_tunnel(lab, fault, split, rules):
+    fault(lab)
+    paths, report = facts(lab, "paths", unprivileged=True)
+    assert paths["facts"]["split_default"] is split
+    assert len(paths["facts"]["policy_rules"]) == rules
+    assert paths["facts"]["tunnel_devices"] == [VPN_IF]
+    gateway = next(p for p in paths["facts"]["paths"] if p["target"] == netlab.ROUTER_LAN_ADDR)
+    assert gateway["dev"] == netlab.PC_IF   # the router itself is still reached directly
+    beyond = next(p for p in paths["facts"]["paths"] if p["target"] == netlab.PING_TARGET)
+    assert beyond["dev"] == VPN_IF and beyond["tunnel"] is True
+    assert report["verdict"]["code"] == "U76"

@@ -55,6 +55,14 @@ HEALTHY = {
                "all_fail": False, "differs": False, "differing": [], "differing_addresses": [],
                "differs_unreachable": False, "hosts_override": False, "hosts_override_names": [],
                "hosts_override_lines": []},
+    "firewall": {"sends": [], "blocked": False, "blocked_to": [], "blocks_gateway": False,
+                 "all_blocked": False, "ruleset": {"outcome": "read", "tables": [],
+                                                   "output_chains": [], "output_drops": False},
+                 "ruleset_drops": False},
+    "paths": {"targets": ["192.168.1.1", "223.5.5.5"], "split_default": False, "ip_tool": "ok",
+              "paths": [], "unrouted": [], "tunnel_devices": [], "beyond_devices": ["eth0"],
+              "beyond_via_tunnel": False, "beyond_off_default": False, "policy_rules": [],
+              "default_route_count": 1},
 }
 
 

@@ -79,3 +79,103 @@ def test_names_are_profile_names_and_url_hosts():
                                                 "http://203.0.113.80/generate_204",
                                                 "https://www.baidu.com/"]}}
     assert lookup._names(profile) == ["www.baidu.com", "www.qq.com", "connect.rom.miui.com"]
+
+
+# --- firewall ------------------------------------------------------------------------------------
+from diagnose.checks import firewall, paths  # noqa: E402
+from diagnose.net import localfirewall  # noqa: E402
+
+NFT = {"nftables": [
+    {"metainfo": {"version": "1.0.6"}},
+    {"table": {"family": "inet", "name": "filter", "handle": 1}},
+    {"chain": {"family": "inet", "table": "filter", "name": "output", "hook": "output",
+               "type": "filter", "prio": 0, "policy": "accept"}},
+    {"chain": {"family": "inet", "table": "filter", "name": "input", "hook": "input",
+               "type": "filter", "prio": 0, "policy": "drop"}},
+    {"rule": {"family": "inet", "table": "filter", "chain": "output",
+              "expr": [{"match": {"op": "==", "left": {"meta": {"key": "oifname"}},
+                                  "right": "eth0"}}, {"reject": None}]}},
+    {"rule": {"family": "inet", "table": "filter", "chain": "input", "expr": [{"drop": None}]}},
+]}
+
+
+def test_nft_summary_counts_only_the_output_path():
+    seen = localfirewall.summarize_nft(NFT)
+    assert seen["tables"] == ["inet filter"]
+    assert seen["output_chains"] == [{"table": "inet filter", "chain": "output", "hook": "output",
+                                      "policy": "accept", "dropping_rules": 1}]
+    assert seen["output_drops"] is True
+    assert localfirewall.summarize_nft({"nftables": []})["output_drops"] is False
+
+
+class Done:
+    def __init__(self, returncode=0, stdout="", stderr=""):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def test_ruleset_not_read_is_not_observed():
+    assert localfirewall.nft_ruleset(lambda a, t: Done(), privileged=False)["outcome"] == "not_permitted"
+    assert localfirewall.nft_ruleset(lambda a, t: None, privileged=True)["outcome"] == "no_tool"
+    refused = Done(1, stderr="Operation not permitted (you must be root)")
+    assert localfirewall.nft_ruleset(lambda a, t: refused, privileged=True)["outcome"] == "not_permitted"
+    assert localfirewall.nft_ruleset(lambda a, t: Done(0, "garbage"), privileged=True)["outcome"] == "error"
+    import json
+    read = localfirewall.nft_ruleset(lambda a, t: Done(0, json.dumps(NFT)), privileged=True)
+    assert read["outcome"] == "read" and read["output_drops"] is True
+
+
+def test_udp_send_outcomes(monkeypatch):
+    assert firewall.udp_send("127.0.0.1", 9)["outcome"] == "sent"
+    import errno
+
+    class Refusing:
+        def __init__(self, *a):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def setblocking(self, flag):
+            pass
+
+        def sendto(self, data, to):
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+    monkeypatch.setattr(firewall.socket, "socket", Refusing)
+    assert firewall.udp_send("192.0.2.1")["outcome"] == "not_permitted"
+
+
+# --- paths ---------------------------------------------------------------------------------------
+ROUTE_GET = (
+    '[{"dst":"192.168.1.1","dev":"eth0","prefsrc":"192.168.1.10","flags":[],"uid":0,"cache":[]}]\n'
+    '[{"dst":"223.5.5.5","dev":"tun0","table":"100","prefsrc":"10.8.0.2","flags":[],"cache":[]}]\n'
+    '[{"priority":0,"src":"all","table":"local"},{"priority":100,"dst":"203.0.113.0",'
+    '"dstlen":24,"table":"100"},{"priority":32766,"src":"all","table":"main"}]\n')
+
+
+def test_route_get_and_rules_parsed():
+    got = paths.parse_route_get(ROUTE_GET)
+    assert [(p["target"], p["dev"], p["via"], p["table"]) for p in got] == [
+        ("192.168.1.1", "eth0", None, "main"), ("223.5.5.5", "tun0", None, "100")]
+    assert paths.custom_rules(ROUTE_GET.splitlines()[2]) == [
+        {"priority": 100, "table": "100", "selector": {"dst": "203.0.113.0", "dstlen": 24}}]
+
+
+def test_split_default_routes():
+    header = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
+    half = "tun0\t{dst}\t00000000\t0001\t0\t0\t0\t00000080\t0\t0\t0\n"
+    assert paths.split_default(header + half.format(dst="00000000") + half.format(dst="00000080"))
+    assert not paths.split_default(header + half.format(dst="00000000"))
+
+
+def test_tunnel_adapters_by_sysfs(tmp_path):
+    for name, files in {"tun0": {"tun_flags": "0x1001", "type": "65534"},
+                        "wg0": {"type": "65534"}, "eth0": {"type": "1"}}.items():
+        (tmp_path / "sys/class/net" / name).mkdir(parents=True)
+        for file, text in files.items():
+            (tmp_path / "sys/class/net" / name / file).write_text(text + "\n")
+    context = Ctx(tmp_path)
+    assert [paths.is_tunnel(context, n) for n in ("tun0", "wg0", "eth0", "missing", None)] == [
+        True, True, False, False, False]
