@@ -18,8 +18,8 @@ groups of 4: ``1G28-001A-G3`` (L23). The bits, most significant first:
     0..4  zero padding to a whole character
     5     check character
 
-Version 1 (8 checks) is 10 characters, version 2 (14 checks) 13, version 3 (17 checks) 15; at
-most 18 fit in 16 characters (66 bits).
+Version 1 (8 checks) is 10 characters, version 2 (14 checks) 13, version 3 (17 checks) 15,
+version 4 (18 checks) 16: the most that fit in 16 characters (66 bits).
 
 Check character: the symbols s_0..s_n (s_n the check) are the coefficients of a polynomial over
 GF(32) = GF(2)[x]/(x^5+x^2+1) that must vanish at alpha = x: sum of s_i * alpha^(n-i) = 0.
@@ -57,9 +57,9 @@ FIELDS = (("side", 3), ("digit1", 3), ("digit2", 3), ("confidence", 2), ("privil
 # never reorder, rename or remove, so that old digests keep their meaning.
 CHECK_ORDER = ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe",
                "router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6", "lookup", "firewall",
-               "paths")
+               "paths", "ip_settings")
 # Digest version -> how many leading entries of CHECK_ORDER it carries. encode() uses the newest.
-TABLE_SIZE = {1: 8, 2: 14, 3: 17}
+TABLE_SIZE = {1: 8, 2: 14, 3: 17, 4: 18}
 
 MISTYPED = "mistyped: check character does not match"
 _VALUE = {char: value for value, char in enumerate(ALPHABET)}

@@ -29,6 +29,7 @@ CHECK_NAMES = {
     "wifi": N_("Wi-Fi"), "path_mtu": N_("packet size"), "dns_hijack": N_("DNS rewriting"),
     "ipv6": N_("IPv6"), "lookup": N_("name lookup"),
     "firewall": N_("local firewall"), "paths": N_("traffic paths"),
+    "ip_settings": N_("IP settings"),
 }
 STATUS_NAMES = {"ok": N_("ok"), "problem": N_("problem"), "skipped": N_("skipped"),
                 "error": N_("error"), "timeout": N_("timeout")}

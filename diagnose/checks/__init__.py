@@ -9,7 +9,7 @@ from ..model import CheckSpec
 # From this computer outwards: the order in which reports list the checks (as far as their needs
 # allow), so a person reads the path from the adapter to the internet. A new check not named here
 # comes last.
-PATH_ORDER = ("interfaces", "wifi", "addressing", "route", "firewall", "paths", "gateway", "line_quality", "router",
+PATH_ORDER = ("interfaces", "wifi", "addressing", "ip_settings", "route", "firewall", "paths", "gateway", "line_quality", "router",
               "pppoe", "dns", "dns_hijack", "lookup", "internet", "path_mtu", "ipv6", "proxy")
 
 

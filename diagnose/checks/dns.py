@@ -41,6 +41,12 @@ def run(ctx) -> CheckResult:
         "configured_works": _works(queries, configured),
         "gateway_works": _works(queries, [gateway] if gateway else []),
         "public_works": _works(queries, public),
+        # Every server, public ones included, says the best-known names do not exist: something
+        # on the way answers in their place (with how fast, to show it is not them).
+        "all_nxdomain": bool(public) and bool(queries) and all(
+            q["outcome"] == "nxdomain" for q in queries),
+        "slowest_ms": max((q["latency_ms"] for q in queries if q["latency_ms"] is not None),
+                          default=None),
     }
     if not configured:
         if config["error"]:

@@ -6,7 +6,8 @@ from ..model import CheckResult, CheckSpec, Status
 from ..net import reach
 
 # A home router answers DNS (53) or its web page (80); a refused connect also proves it is there.
-PROBE_PORTS = (53, 80)
+DNS_PORT = 53
+PROBE_PORTS = (DNS_PORT, 80)
 PROBE_WAIT_S = 1.0
 ARP_COMPLETE = 0x2
 
@@ -36,6 +37,9 @@ def run(ctx) -> CheckResult:
         arp = {"state": "unknown", "mac": None, "device": None}
     # ARP alone proves only that the router's link is alive, not that it works: kept apart.
     answers["neighbour"] = arp
+    # The router's DNS service: open while its DNS proxy runs (even when the operator behind it
+    # is dead); refused or silent when the service itself is gone.
+    answers["dns_port"] = next(t["outcome"] for t in answers["tcp"] if t["port"] == DNS_PORT)
     if answers["reachable"]:
         return CheckResult(Status.OK, answers)
     return CheckResult(Status.PROBLEM, answers, N_("gateway {gateway} does not answer"),

@@ -103,3 +103,87 @@ def vpn_policy_rule(lab):
     _dead_vpn(lab)
     lab.ip_batch("pc", [f"route add default dev {VPN_IF} table {VPN_TABLE}",
                         f"rule add pref 100 to 203.0.113.0/24 lookup {VPN_TABLE}"])
+
+
+# --- this PC's own IP settings (class 1) ---------------------------------------------------------
+WRONG_SUBNET_ADDR, WRONG_SUBNET_GATEWAY = "10.0.0.10", "10.0.0.1"
+NO_ROUTER_GATEWAY = "192.168.77.254"   # in the home's subnet, but no router is there
+
+
+def _static(lab, address, gateway):
+    """The PC's address and gateway set by hand (no lifetime: as a person types them)."""
+    lab.ip_batch("pc", [f"addr del {netlab.PC_ADDR}/{netlab.LAN_PREFIX} dev {netlab.PC_IF}",
+                        f"addr add {address}/{netlab.LAN_PREFIX} dev {netlab.PC_IF}"])
+    lab.ip("pc", "-4", "route", "flush", "exact", "0.0.0.0/0")
+    lab.ip("pc", "route", "add", "default", "via", gateway)
+
+
+def static_wrong_subnet(lab):
+    """A static address and gateway from another network (an old office's, a typed-in example);
+    the router on the cable is fine and still offers its own addresses. Today: H25."""
+    _static(lab, WRONG_SUBNET_ADDR, WRONG_SUBNET_GATEWAY)
+
+
+def gateway_where_no_router_is(lab):
+    """A static address in the home's subnet, but the gateway typed wrong: nothing is there."""
+    _static(lab, netlab.PC_ADDR, NO_ROUTER_GATEWAY)
+
+
+def pc_address_from_dhcp(lab):
+    """The PC's address as a DHCP client sets it: with the lease's lifetime."""
+    lab.ip("pc", "addr", "change", f"{netlab.PC_ADDR}/{netlab.LAN_PREFIX}", "dev", netlab.PC_IF,
+           "valid_lft", "3600", "preferred_lft", "3600")
+
+
+# --- the router's DNS service (class 5) and an intercepting network (class 7) --------------------
+def _restart_router_dnsmasq(lab, extra, dns=True):
+    argv = lab._router_dnsmasq_argv(dhcp=True) + list(extra)
+    lab._terminate("rt-dnsmasq")
+    lab._spawn("rt", "rt-dnsmasq", argv)
+    if dns:
+        lab._wait_router_dnsmasq(dhcp=True)
+    else:
+        lab._wait_until("rt-dnsmasq", lambda pid: netlab._sockets_listening(
+            pid, "udp", None, netlab.DHCP_SERVER_PORT), "DHCP socket")
+
+
+def router_dns_off(lab):
+    """The router's DNS service is gone (dnsmasq with --port=0: DHCP only); routing and NAT work.
+    Port 53 refuses. Without the router's port in view this is the operator's DNS (S22, a ticket)."""
+    _restart_router_dnsmasq(lab, ["--port=0"], dns=False)
+
+
+def router_dns_silent(lab):
+    """The router drops DNS to itself silently (a hung DNS proxy); it still answers ping."""
+    lab.nft("rt", f"""
+        table inet lab_rt_dns_silent {{
+            chain input {{
+                type filter hook input priority filter - 5;
+                iifname "{netlab.ROUTER_LAN_IF}" udp dport {netlab.DNS_PORT} drop
+                iifname "{netlab.ROUTER_LAN_IF}" tcp dport {netlab.DNS_PORT} drop
+            }}
+        }}""")
+
+
+def network_intercepts_dns(lab):
+    """A filtering gateway: the router takes every DNS query from the LAN, whatever server it is
+    for, and answers NXDOMAIN for every name of the lab (its best-known names)."""
+    _restart_router_dnsmasq(lab, [f"--address=/{netlab.LAB_ZONE}/"])
+    lab.nft("rt", f"""
+        table ip lab_rt_intercept {{
+            chain prerouting {{
+                type nat hook prerouting priority dstnat;
+                iifname "{netlab.ROUTER_LAN_IF}" udp dport {netlab.DNS_PORT} dnat to {netlab.ROUTER_LAN_ADDR}
+                iifname "{netlab.ROUTER_LAN_IF}" tcp dport {netlab.DNS_PORT} dnat to {netlab.ROUTER_LAN_ADDR}
+            }}
+        }}""")
+
+
+OFF_SUBNET_GATEWAY = "192.168.78.1"
+
+
+def gateway_outside_subnet(lab):
+    """The home's address with a gateway typed into another subnet (Windows accepts it; Linux
+    needs `onlink`): nothing answers there."""
+    lab.ip("pc", "-4", "route", "flush", "exact", "0.0.0.0/0")
+    lab.ip("pc", "route", "add", "default", "via", OFF_SUBNET_GATEWAY, "dev", netlab.PC_IF, "onlink")

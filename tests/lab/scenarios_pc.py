@@ -15,14 +15,30 @@ applications really use.
   "restart the router") or beyond the home (today L23, a ticket): U75.
 - a dead VPN: a tun device held open by a process that drops what it reads captures the traffic
   beyond the home by split routes (0/1 + 128/1) or by a policy rule (today L23): U76.
+- the PC's own IP settings: a static address and gateway from another network (10.0.0.10/24 via
+  10.0.0.1) on the home's cable, or the home's subnet with a gateway where nothing is
+  (192.168.77.254); today both H25 ("restart the router"). As root the DHCP probe finds the
+  router under its real address: U77. Unprivileged only the hand-set address and the silent
+  gateway are seen: U79, low confidence. Control: the router really hung while the PC's address
+  came from DHCP (a lease lifetime) stays H25. A gateway typed into another subnet (onlink):
+  U78, root or not.
+- the router's DNS service: off (dnsmasq with --port=0, DHCP and NAT still working: port 53
+  refuses) or silent (nft drops DNS to the router), with the public resolver answering; today
+  S22, the operator's DNS and a ticket: H72, the router. The operator's resolver dead behind the
+  router's live DNS proxy stays S22 (scenario operator-dns-dead in scenarios.py).
+- an intercepting network: the router takes every DNS query (DNAT of port 53) and answers NXDOMAIN
+  for every name; today X22 "no single cause" with "restart": X72, said in words.
 
 Each also unprivileged: none of this needs root to see. The faults: pc_faults.py.
 """
 from __future__ import annotations
 
 from .pc_faults import (HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, HOSTS_TO_OTHER_SERVER,
-                        firewall_blocks_all, firewall_blocks_beyond_home, local_resolver_blocks,
-                        nsswitch_files_only, vpn_policy_rule, vpn_split_routes)
+                        firewall_blocks_all, firewall_blocks_beyond_home,
+                        gateway_outside_subnet, gateway_where_no_router_is, local_resolver_blocks,
+                        network_intercepts_dns, nsswitch_files_only, pc_address_from_dhcp,
+                        router_dns_off, router_dns_silent, static_wrong_subnet, vpn_policy_rule,
+                        vpn_split_routes)
 from .scenarios import Scenario
 
 SCENARIOS = (
@@ -49,4 +65,23 @@ SCENARIOS = (
     Scenario("dead-vpn-split-routes-unprivileged", "user", "U76", 3, unprivileged=True,
              breaks=((vpn_split_routes,),)),
     Scenario("dead-vpn-policy-rule", "user", "U76", 3, breaks=((vpn_policy_rule,),)),
+    Scenario("static-wrong-subnet", "user", "U77", 3, breaks=((static_wrong_subnet,),)),
+    Scenario("static-wrong-subnet-unprivileged", "user", "U79", 3, unprivileged=True,
+             breaks=((static_wrong_subnet,),)),
+    Scenario("gateway-where-no-router-is", "user", "U77", 3,
+             breaks=((gateway_where_no_router_is,),)),
+    Scenario("gateway-where-no-router-is-unprivileged", "user", "U79", 3, unprivileged=True,
+             breaks=((gateway_where_no_router_is,),)),
+    Scenario("gateway-outside-subnet", "user", "U78", 3, breaks=((gateway_outside_subnet,),)),
+    Scenario("gateway-outside-subnet-unprivileged", "user", "U78", 3, unprivileged=True,
+             breaks=((gateway_outside_subnet,),)),
+    Scenario("router-hung-dhcp-address-unprivileged", "home", "H25", 3, unprivileged=True,
+             breaks=((pc_address_from_dhcp,), ("router_hang",))),
+    Scenario("router-dns-off", "home", "H72", 3, breaks=((router_dns_off,),)),
+    Scenario("router-dns-off-unprivileged", "home", "H72", 3, unprivileged=True,
+             breaks=((router_dns_off,),)),
+    Scenario("router-dns-silent", "home", "H72", 3, breaks=((router_dns_silent,),)),
+    Scenario("network-intercepts-dns", "unknown", "X72", 5, breaks=((network_intercepts_dns,),)),
+    Scenario("network-intercepts-dns-unprivileged", "unknown", "X72", 5, unprivileged=True,
+             breaks=((network_intercepts_dns,),)),
 )

@@ -15,10 +15,11 @@ HEALTHY = {
                    "ipv6": [], "has_ipv4": True, "apipa": False, "has_ipv6_global": False,
                    "dhcp_probe": {"outcome": "not_run"}},
     "gateway": {"address": "192.168.1.1", "answers_ping": True, "answers_tcp": True,
-                "reachable": True, "neighbour": {"state": "resolved"}},
+                "reachable": True, "neighbour": {"state": "resolved"}, "dns_port": "open"},
     "dns": {"configured": ["192.168.1.1"], "gateway": "192.168.1.1", "gateway_is_configured": True,
             "public": ["223.5.5.5"], "queries": [], "configured_works": True,
-            "gateway_works": True, "public_works": True},
+            "gateway_works": True, "public_works": True, "all_nxdomain": False,
+            "slowest_ms": 12.0},
     "internet": {"urls": [], "online": True, "portal": False, "portal_location": None,
                  "name_resolution_failed": False, "targets": [], "any_target_reachable": True},
     "proxy": {"proxies": [], "any_configured": False, "any_refusing": False},
@@ -63,6 +64,12 @@ HEALTHY = {
               "paths": [], "unrouted": [], "tunnel_devices": [], "beyond_devices": ["eth0"],
               "beyond_via_tunnel": False, "beyond_off_default": False, "policy_rules": [],
               "default_route_count": 1},
+    "ip_settings": {"interface": "eth0", "address": "192.168.1.10", "prefixlen": 24,
+                    "network": "192.168.1.0/24", "gateway": "192.168.1.1",
+                    "gateway_in_subnet": True, "dns_outside_subnet": [], "origin": "dhcp",
+                    "valid_lft": 86000, "gateway_arp": "resolved",
+                    "dhcp_probe": {"outcome": "not_run"}, "offer_server": None, "offered": None,
+                    "offer_outside_subnet": None, "router_elsewhere": None},
 }
 
 

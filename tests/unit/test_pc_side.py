@@ -179,3 +179,27 @@ def test_tunnel_adapters_by_sysfs(tmp_path):
     context = Ctx(tmp_path)
     assert [paths.is_tunnel(context, n) for n in ("tun0", "wg0", "eth0", "missing", None)] == [
         True, True, False, False, False]
+
+
+# --- ip_settings ---------------------------------------------------------------------------------
+from diagnose.checks import ip_settings  # noqa: E402
+
+ADDR = ('[{"ifindex":2,"ifname":"eth0","addr_info":[{"family":"inet","local":"192.168.1.10",'
+        '"prefixlen":24,"dynamic":true,"valid_life_time":86107,"preferred_life_time":86107},'
+        '{"family":"inet","local":"10.0.0.10","prefixlen":24,"valid_life_time":4294967295,'
+        '"preferred_life_time":4294967295}]}]')
+
+
+def test_address_origin_from_its_lifetime():
+    assert ip_settings.address_origin(ADDR, "192.168.1.10") == {"origin": "dhcp", "valid_lft": 86107}
+    assert ip_settings.address_origin(ADDR, "10.0.0.10") == {"origin": "static", "valid_lft": None}
+    assert ip_settings.address_origin(ADDR, "10.9.9.9")["origin"] is None
+    assert ip_settings.address_origin("not json", "10.0.0.10")["origin"] is None
+
+
+def test_arp_state_of_the_gateway():
+    table = ("IP address       HW type     Flags       HW address            Mask     Device\n"
+             "192.168.1.1      0x1         0x2         aa:bb:cc:dd:ee:ff     *        eth0\n"
+             "10.0.0.1         0x1         0x0         00:00:00:00:00:00     *        eth0\n")
+    assert [ip_settings.arp_state(table, a) for a in ("192.168.1.1", "10.0.0.1", "10.0.0.2")] == [
+        "resolved", "incomplete", "absent"]
