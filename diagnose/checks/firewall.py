@@ -92,4 +92,6 @@ def run(ctx) -> CheckResult:
 
 
 CHECK = CheckSpec(id="firewall", summary="This computer's own packet filter: refused sends, rule set",
-                  run=run, needs=("route",), timeout=1.5, privilege="optional")
+                  run=run, needs=("route",), timeout=1.5, privilege="optional",
+                  provides=("sends", "blocked", "blocked_to", "blocks_gateway", "all_blocked",
+                            "ruleset", "ruleset_drops"))

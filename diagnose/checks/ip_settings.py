@@ -161,4 +161,8 @@ def _who_offers(ctx, interface: str, arp: str | None) -> dict[str, Any]:
 
 CHECK = CheckSpec(id="ip_settings", summary="This computer's own IP settings against the home network",
                   run=run, needs=("interfaces", "addressing", "route"), timeout=2.5,
-                  privilege="optional")
+                  privilege="optional",
+                  provides=("interface", "address", "prefixlen", "network", "gateway",
+                            "gateway_in_subnet", "dns_outside_subnet", "origin", "valid_lft",
+                            "gateway_arp", "dhcp_probe", "offer_server", "offered",
+                            "offer_outside_subnet", "router_elsewhere"))

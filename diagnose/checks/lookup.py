@@ -177,4 +177,8 @@ def _try_addresses(ctx, differing: list[dict]) -> None:
 
 
 CHECK = CheckSpec(id="lookup", summary="Names as applications resolve them: hosts file, system resolver",
-                  run=run, needs=("dns",), timeout=2.5)
+                  run=run, needs=("dns",), timeout=2.5,
+                  provides=("names", "hosts_file", "nsswitch_hosts", "nsswitch_error", "resolves",
+                            "all_fail", "differs", "differing", "differing_addresses",
+                            "differs_unreachable", "hosts_override", "hosts_override_names",
+                            "hosts_override_lines"))

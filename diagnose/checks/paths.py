@@ -130,4 +130,7 @@ def _ip_batch(ctx, lines: list[str]) -> str | None:
 
 
 CHECK = CheckSpec(id="paths", summary="The route, adapter and source the kernel picks per destination",
-                  run=run, needs=("route",), timeout=1.0)
+                  run=run, needs=("route",), timeout=1.0,
+                  provides=("targets", "split_default", "ip_tool", "paths", "unrouted",
+                            "tunnel_devices", "beyond_devices", "beyond_via_tunnel",
+                            "beyond_off_default", "policy_rules", "default_route_count"))
