@@ -84,10 +84,12 @@ def run(ctx) -> CheckResult:
         "dns_outside_subnet": [s for s in dns if ipaddress.ip_address(s).is_private
                                and not _inside(s, network)],
     }
-    done = ctx.run(["ip", "-j", "addr", "show", "dev", interface], ctx.budget(IP_WAIT_S))
-    facts.update(address_origin(done.stdout, own["address"]) if done is not None and
-                 done.returncode == 0 else {"origin": None, "valid_lft": None})
     facts["gateway_arp"] = gateway_arp(ctx, gateway_address) if gateway_address else None
+    facts.update(origin=None, valid_lft=None)
+    if facts["gateway_arp"] != "resolved":   # only then does it matter how the address was set
+        done = ctx.run(["ip", "-j", "addr", "show", "dev", interface], ctx.budget(IP_WAIT_S))
+        if done is not None and done.returncode == 0:
+            facts.update(address_origin(done.stdout, own["address"]))
     facts["dhcp_probe"] = _who_offers(ctx, interface, facts["gateway_arp"])
     offer = facts["dhcp_probe"] if facts["dhcp_probe"]["outcome"] == "offer" else {}
     facts["offer_server"], facts["offered"] = offer.get("server"), offer.get("offered")

@@ -69,6 +69,19 @@ def is_tunnel(ctx, device: str | None) -> bool:
         return False
 
 
+def routed_devices(route_text: str) -> set[str]:
+    """The adapters that carry any IPv4 route of the main table (/proc/net/route)."""
+    return {line.split()[0] for line in route_text.splitlines()[1:] if line.split()}
+
+
+def tunnel_adapters(ctx) -> list[str]:
+    try:
+        names = sorted(p.name for p in ctx.path("/sys/class/net").iterdir())
+    except OSError:
+        return []
+    return [name for name in names if is_tunnel(ctx, name)]
+
+
 def run(ctx) -> CheckResult:
     route = ctx.facts("route")
     probes = ctx.profile["probes"]
@@ -77,11 +90,22 @@ def run(ctx) -> CheckResult:
     local = [a for a in ([route.get("gateway")] + resolvconf.configured(ctx)["servers"][:3])
              if a and ":" not in a and not a.startswith("127.")]
     targets = list(dict.fromkeys(local + beyond))
-    facts: dict[str, Any] = {"targets": targets}
+    facts: dict[str, Any] = {"targets": targets,
+                             "default_route_count": sum(1 for r in route.get("default_routes", [])
+                                                        if r.get("family") == 4)}
     try:
-        facts["split_default"] = split_default(ctx.path("/proc/net/route").read_text())
+        route_text = ctx.path("/proc/net/route").read_text()
     except OSError:
-        facts["split_default"] = None
+        route_text = None
+    facts["split_default"] = split_default(route_text) if route_text is not None else None
+    facts["tunnel_adapters"] = tunnel_adapters(ctx)
+    if route_text is not None and not facts["tunnel_adapters"] and len(routed_devices(route_text)) <= 1:
+        # No tunnel adapter exists and one adapter carries every IPv4 route: each path is that
+        # adapter's, nothing can go through a tunnel, and no process needs to be started.
+        facts.update(ip_tool="not_needed", paths=None, unrouted=None, tunnel_devices=[],
+                     beyond_devices=None, beyond_via_tunnel=False, beyond_off_default=None,
+                     policy_rules=None)
+        return CheckResult(Status.OK, facts)
     done = _ip_batch(ctx, [f"route get {t}" for t in targets] + ["rule show"])
     if done is None:
         facts.update(ip_tool="missing", paths=None, beyond_via_tunnel=None, tunnel_devices=None,
@@ -111,7 +135,6 @@ def run(ctx) -> CheckResult:
         beyond_off_default=(any(p["dev"] != default_dev or p["via"] != default_via
                                 for p in beyond_paths) if beyond_paths and default_dev else None),
         policy_rules=custom_rules(rules_line),
-        default_route_count=sum(1 for r in route.get("default_routes", []) if r.get("family") == 4),
     )
     if facts["beyond_via_tunnel"]:
         return CheckResult(Status.OK, facts, N_("traffic beyond the home goes through {devices}"),
@@ -131,6 +154,6 @@ def _ip_batch(ctx, lines: list[str]) -> str | None:
 
 CHECK = CheckSpec(id="paths", summary="The route, adapter and source the kernel picks per destination",
                   run=run, needs=("route",), timeout=1.0,
-                  provides=("targets", "split_default", "ip_tool", "paths", "unrouted",
+                  provides=("targets", "split_default", "tunnel_adapters", "ip_tool", "paths", "unrouted",
                             "tunnel_devices", "beyond_devices", "beyond_via_tunnel",
                             "beyond_off_default", "policy_rules", "default_route_count"))

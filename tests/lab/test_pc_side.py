@@ -84,10 +84,20 @@ def test_local_firewall_seen_by_refused_sends_and_ruleset_only_as_root(lab, unpr
 def test_healthy_pc_has_no_block_and_no_tunnel(lab):
     firewall, report = facts(lab, "firewall")
     paths = next(c for c in report["checks"] if c["id"] == "paths")
-    assert firewall["facts"]["blocked"] is False and firewall["facts"]["ruleset_drops"] is False
-    assert paths["facts"]["beyond_via_tunnel"] is False and paths["facts"]["tunnel_devices"] == []
+    assert firewall["facts"]["blocked"] is False and firewall["facts"]["ruleset"]["outcome"] == "not_run"
+    assert paths["facts"]["beyond_via_tunnel"] is False and paths["facts"]["tunnel_adapters"] == []
+    assert paths["facts"]["ip_tool"] == "not_needed"     # one adapter, no tunnel: no process
+
+
+def test_second_adapter_makes_the_kernel_be_asked(lab):
+    """A second routed adapter (here a tun with its own subnet, unused by the targets) means the
+    paths are asked of the kernel: all through pc0, no policy rule."""
+    from .pc_faults import _dead_vpn
+    _dead_vpn(lab)
+    paths, _ = facts(lab, "paths")
+    assert paths["facts"]["ip_tool"] == "ok" and paths["facts"]["beyond_via_tunnel"] is False
     assert {p["dev"] for p in paths["facts"]["paths"]} == {netlab.PC_IF}
-    assert paths["facts"]["policy_rules"] == []
+    assert paths["facts"]["policy_rules"] == [] and paths["facts"]["tunnel_adapters"] == [VPN_IF]
 
 
 @pytest.mark.parametrize("fault, split, rules", [(vpn_split_routes, True, 0),
