@@ -160,6 +160,8 @@ def run(ctx) -> CheckResult:
     if facts["all_fail"] and configured_works:
         return CheckResult(Status.PROBLEM, facts,
                            N_("the system resolver finds no name while DNS answers"))
+    if facts["all_fail"]:
+        return CheckResult(Status.PROBLEM, facts, N_("the system resolver finds no name"))
     return CheckResult(Status.OK, facts)
 
 
