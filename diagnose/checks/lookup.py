@@ -142,6 +142,9 @@ def run(ctx) -> CheckResult:
         "resolves": any(e["outcome"] == "answer" for e in system),
         # Every name failed through the system (a timeout counts: the system gave nothing).
         "all_fail": bool(system) and not any(e["outcome"] == "answer" for e in system),
+        # ... and none of them merely ran out of time: the system itself said no.
+        "definitive": bool(system) and all(e["outcome"] not in ("answer", "timeout")
+                                           for e in system),
         "differs": bool(differing),
         "differing": [e["name"] for e in differing],
         "differing_addresses": list(dict.fromkeys(a for e in differing for a in e["addresses"])),
@@ -181,6 +184,6 @@ def _try_addresses(ctx, differing: list[dict]) -> None:
 CHECK = CheckSpec(id="lookup", summary="Names as applications resolve them: hosts file, system resolver",
                   run=run, needs=("dns",), timeout=2.5,
                   provides=("names", "hosts_file", "nsswitch_hosts", "nsswitch_error", "resolves",
-                            "all_fail", "differs", "differing", "differing_addresses",
+                            "all_fail", "definitive", "differs", "differing", "differing_addresses",
                             "differs_unreachable", "hosts_override", "hosts_override_names",
                             "hosts_override_lines"))

@@ -187,3 +187,4 @@ def gateway_outside_subnet(lab):
     needs `onlink`): nothing answers there."""
     lab.ip("pc", "-4", "route", "flush", "exact", "0.0.0.0/0")
     lab.ip("pc", "route", "add", "default", "via", OFF_SUBNET_GATEWAY, "dev", netlab.PC_IF, "onlink")
+

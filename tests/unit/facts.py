@@ -53,7 +53,7 @@ HEALTHY = {
              "any_answered": None},
     "lookup": {"names": [], "hosts_file": {"path": "/etc/hosts", "readable": True, "error": None},
                "nsswitch_hosts": ["files", "dns"], "nsswitch_error": None, "resolves": True,
-               "all_fail": False, "differs": False, "differing": [], "differing_addresses": [],
+               "all_fail": False, "definitive": False, "differs": False, "differing": [], "differing_addresses": [],
                "differs_unreachable": False, "hosts_override": False, "hosts_override_names": [],
                "hosts_override_lines": []},
     "firewall": {"sends": [], "blocked": False, "blocked_to": [], "blocks_gateway": False,
