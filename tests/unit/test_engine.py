@@ -83,6 +83,7 @@ def test_lowest_layer_is_the_root_cause_and_the_rest_are_consequences():
     findings, verdict = verdict_for({
         "interfaces": {"primary_carrier": False},
         "gateway": {"reachable": False, "answers_ping": False, "answers_tcp": False},
+        "line_quality": {"gateway": {"received": 0, "loss_pct": 100.0}},
         "internet": {"online": False, "any_target_reachable": False},
         "dns": {"configured_works": False, "gateway_works": False, "public_works": False}})
     assert verdict.rule == "cable-unplugged" and verdict.side == "home"
