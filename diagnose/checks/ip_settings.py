@@ -26,9 +26,9 @@ IP_WAIT_S = 0.8
 FOREVER = 0xFFFFFFFF           # the kernel's "no lifetime": set by hand (or a client without one)
 # Only asks who is on the link, not for a lease: a home router offers within milliseconds; most
 # of this wait is for loading the packet library (scapy) the first time, which the pppoe check
-# may be doing at the same moment (as addressing's probe: 1.5 s). It runs beside the gateway and
-# pppoe checks, which take as long when nothing answers at the gateway.
-OFFER_WAIT_S = 1.5
+# may be doing at the same moment. It runs beside the gateway and pppoe checks, which take about
+# as long when nothing answers at the gateway.
+OFFER_WAIT_S = 2.0
 # A router on the link answers ARP within milliseconds, a busy Wi-Fi one within tens.
 ARP_WAIT_S = 0.3
 ARP_POLL_S = 0.01
@@ -162,7 +162,7 @@ def _who_offers(ctx, interface: str, arp: str | None) -> dict[str, Any]:
 
 
 CHECK = CheckSpec(id="ip_settings", summary="This computer's own IP settings against the home network",
-                  run=run, needs=("interfaces", "addressing", "route"), timeout=2.5,
+                  run=run, needs=("interfaces", "addressing", "route"), timeout=2.6,
                   privilege="optional",
                   provides=("interface", "address", "prefixlen", "network", "gateway",
                             "gateway_in_subnet", "dns_outside_subnet", "origin", "valid_lft",
