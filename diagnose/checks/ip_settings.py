@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import threading
 import time
 from typing import Any
 
@@ -156,9 +157,19 @@ def _who_offers(ctx, interface: str, arp: str | None) -> dict[str, Any]:
     interfaces = ctx.facts("interfaces")
     if not (interfaces.get("primary_admin_up") and interfaces.get("primary_carrier")):
         return {"outcome": "not_run", "reason": N_("adapter has no link")}
-    from ..net import dhcp_probe
-    return dhcp_probe.discover(interface, interfaces.get("primary_mac") or "",
-                               timeout=ctx.budget(OFFER_WAIT_S))
+    # In a daemon thread: loading scapy cannot be interrupted, and a probe that overruns must
+    # not cost this check its other facts.
+    box: dict[str, Any] = {}
+    wait = max(0.05, min(OFFER_WAIT_S, ctx.remaining() - 0.1))
+
+    def probe() -> None:
+        from ..net import dhcp_probe
+        box.update(dhcp_probe.discover(interface, interfaces.get("primary_mac") or "",
+                                       timeout=wait))
+    thread = threading.Thread(target=probe, name="ip-settings-dhcp", daemon=True)
+    thread.start()
+    thread.join(wait + 0.05)
+    return dict(box) if box else {"outcome": "timeout", "reason": "no result within the wait"}
 
 
 CHECK = CheckSpec(id="ip_settings", summary="This computer's own IP settings against the home network",
