@@ -32,6 +32,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import sides
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 READING_MISTAKES = {"O": "0", "I": "1", "L": "1"}
 DASHES = "-\u2010\u2011\u2012\u2013\u2014"  # also the dashes word processors put in
@@ -41,11 +43,10 @@ MAX_LENGTH = 16  # characters, check character included, dashes not
 MAX_CHECKS = 16
 POLY = 0b100101  # x^5 + x^2 + 1, primitive: alpha = x has order 31
 
-SIDE_LETTERS = "NUHALSX"  # same as diagnose.engine.pack.SIDE_LETTER, kept here: format is frozen
-SIDE_NAMES = {"N": "none", "U": "user", "H": "home", "A": "account", "L": "line", "S": "isp",
-              "X": "unknown"}
+SIDE_LETTERS = sides.LETTERS  # a side is its index: the table of sides is append-only
+SIDE_NAMES = {side.letter: side.name for side in sides.ALL}
 CODE_DIGITS = "23456789"
-CODE = re.compile(r"[NUHALSX][2-9]{2}")  # includes the fallback X99
+CODE = re.compile(sides.CODE_PATTERN)  # includes the fallback X99
 CONFIDENCES = ("high", "medium", "low")
 ABSENT = "absent"  # the check is in the table but not in the report
 STATUSES = ("ok", "problem", "skipped", "error", "timeout", ABSENT)

@@ -16,19 +16,10 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130           # Ctrl-C
 
 
-_BY_SIDE = {
-    "none": ExitCode.NO_FAULT,
-    "user": ExitCode.FAULT_FIXABLE_AT_HOME,
-    "home": ExitCode.FAULT_FIXABLE_AT_HOME,
-    "account": ExitCode.FAULT_OUTSIDE_HOME,
-    "line": ExitCode.FAULT_OUTSIDE_HOME,
-    "isp": ExitCode.FAULT_OUTSIDE_HOME,
-    "unknown": ExitCode.INCONCLUSIVE,
-}
-
-
 def for_side(side: str) -> ExitCode:
-    return _BY_SIDE.get(side, ExitCode.INCONCLUSIVE)
+    """The exit code of a verdict's side (diagnose/sides.py); an unknown side is a KeyError."""
+    from .sides import BY_NAME  # the table of sides holds each side's code
+    return BY_NAME[side].exit_code
 
 
 # submit: codes that say the profile's ticket settings are wrong, rather than the network.

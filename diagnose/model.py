@@ -5,6 +5,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from . import sides
+
 
 class Status(str, enum.Enum):
     OK = "ok"
@@ -14,11 +16,11 @@ class Status(str, enum.Enum):
     TIMEOUT = "timeout"
 
 
-SIDES = ("none", "user", "home", "account", "line", "isp", "unknown")
+SIDES = sides.NAMES
 SEVERITIES = ("fault", "warning", "info")
 CONFIDENCES = ("high", "medium", "low")
-# Sides that mean "call the operator": the ticket flag in the verdict.
-TICKET_SIDES = frozenset({"line", "isp"})
+# Sides that mean "the operator sends someone": the ticket flag in the verdict.
+TICKET_SIDES = frozenset(side.name for side in sides.ALL if side.ticket)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import yamlfile
+from .. import sides, yamlfile
 from ..errors import ConfigError
 from ..model import CONFIDENCES, SEVERITIES, SIDES
 from ..i18n import N_
@@ -15,9 +15,8 @@ from .conditions import ConditionError, KnownChecks, Node, parse, provided
 LANGS = ("en", "zh_CN")
 RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 # Side letter and two digits; no 0/O or 1/I, so a code read aloud cannot be misheard.
-CODE = re.compile(r"^[NUHALSX][2-9]{2}$")
-SIDE_LETTER = {"none": "N", "user": "U", "home": "H", "account": "A", "line": "L", "isp": "S",
-               "unknown": "X"}
+CODE = re.compile(f"^{sides.CODE_PATTERN}$")
+SIDE_LETTER = {side.name: side.letter for side in sides.ALL}
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*(?:\.[A-Za-z0-9_]+)+)\}")
 _KEYS = {"id", "code", "side", "severity", "layer", "confidence", "verdict_only", "when", "title",
          "advice", "doc", "evidence"}
