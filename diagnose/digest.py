@@ -18,7 +18,13 @@ groups of 4: ``1G28-001A-G3`` (L23). The bits, most significant first:
     0..4  zero padding to a whole character
     5     check character
 
-Version 1 (8 checks) is 10 characters, version 2 (14 checks) 14; at most 16 are allowed.
+Version 1 (8 checks) is 10 characters, version 2 (14 checks) 13; at most 16 are allowed.
+
+The check table: each check declares its digest slot (CheckSpec.digest_slot, diagnose/checks).
+The tables of versions 1 and 2 are frozen here as data, as they were read out; the newest table
+is derived from the declarations. A check given the next free slot makes a new version (one per
+added check: version 3 carries 15 checks, version 4 16), whose meaning is then fixed, because
+slots are never changed or reused.
 
 Check character: the symbols s_0..s_n (s_n the check) are the coefficients of a polynomial over
 GF(32) = GF(2)[x]/(x^5+x^2+1) that must vanish at alpha = x: sum of s_i * alpha^(n-i) = 0.
@@ -53,12 +59,35 @@ STATUSES = ("ok", "problem", "skipped", "error", "timeout", ABSENT)
 STATUS_BITS = 3
 FIELDS = (("side", 3), ("digit1", 3), ("digit2", 3), ("confidence", 2), ("privileged", 1))
 
-# Append-only. To add a check: append its id here and add a version with the new count below;
-# never reorder, rename or remove, so that old digests keep their meaning.
-CHECK_ORDER = ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe",
-               "router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6")
+# The tables of released versions, as read out in the field: never change them.
+FROZEN_TABLES = {
+    1: ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe"),
+    2: ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe",
+        "router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6"),
+}
+
+
+def _declared_order() -> tuple[str, ...]:
+    """Check ids by their declared digest slot (diagnose/checks: each CheckSpec.digest_slot)."""
+    from .checks import ALL
+    slotted = sorted((spec.digest_slot, spec.id) for spec in ALL if spec.digest_slot is not None)
+    return tuple(check for _, check in slotted)
+
+
+def _sizes(order: tuple[str, ...]) -> dict[int, int]:
+    """Digest version -> how many leading entries of the order it carries: the frozen versions,
+    then one more version per check added after the newest frozen one."""
+    newest = max(FROZEN_TABLES)
+    sizes = {version: len(table) for version, table in FROZEN_TABLES.items()}
+    sizes.update({newest + n: len(FROZEN_TABLES[newest]) + n
+                  for n in range(1, len(order) - len(FROZEN_TABLES[newest]) + 1)})
+    return sizes
+
+
+# All checks the digest carries, in slot order; the frozen tables are prefixes of it (tested).
+CHECK_ORDER = _declared_order()
 # Digest version -> how many leading entries of CHECK_ORDER it carries. encode() uses the newest.
-TABLE_SIZE = {1: 8, 2: 14}
+TABLE_SIZE = _sizes(CHECK_ORDER)
 
 MISTYPED = "mistyped: check character does not match"
 _VALUE = {char: value for value, char in enumerate(ALPHABET)}
@@ -155,7 +184,7 @@ def decode(text: str) -> dict[str, Any]:
 
 def _table(version: int) -> tuple[str, ...]:
     """The checks a version carries, in order."""
-    return CHECK_ORDER[:TABLE_SIZE[version]]
+    return FROZEN_TABLES.get(version) or CHECK_ORDER[:TABLE_SIZE[version]]
 
 
 def _layout(version: int) -> tuple[tuple[str, int], ...]:

@@ -38,7 +38,8 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """Declared up front by each check module."""
+    """Declared up front by each check module (its CHECK): the registry of checks is these
+    declarations, and display names, report order, digest slots and redaction derive from it."""
     id: str
     summary: str
     run: Callable[..., CheckResult]
@@ -49,6 +50,14 @@ class CheckSpec:
     # The facts it reports, as paths below its id; a path covers what lies under it (a list's items,
     # a nested mapping). Rules may name only these. None: not declared (nothing is checked).
     provides: tuple[str, ...] | None = None
+    # For people, short, marked N_() (translated where shown); the id when empty.
+    name: str = ""
+    # Place on the path from this computer outwards: reports list checks in this order (as far
+    # as their needs allow). Spaced by 10, so that a new check fits between two others.
+    position: int = 1000
+    # Its place in the phone digest (diagnose/digest.py): the next free slot, never changed or
+    # reused once released. None: not carried (the digest holds 16 checks at most).
+    digest_slot: int | None = None
 
 
 @dataclass

@@ -149,4 +149,5 @@ def run(ctx) -> CheckResult:
 CHECK = CheckSpec(id="internet", summary="HTTP connectivity and reachability beyond the home",
                   run=run, timeout=4.0, privilege="optional",
                   provides=("urls", "online", "portal", "portal_location",
-                            "name_resolution_failed", "targets", "any_target_reachable"))
+                            "name_resolution_failed", "targets", "any_target_reachable"),
+                  name=N_("internet"), position=110, digest_slot=5)

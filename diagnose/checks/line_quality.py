@@ -89,4 +89,5 @@ def run(ctx) -> CheckResult:
 
 CHECK = CheckSpec(id="line_quality", summary="Loss, latency and jitter to the gateway and beyond",
                   run=run, needs=("route",), timeout=2.0, privilege="optional",
-                  provides=("plan", "gateway", "targets", "beyond"))
+                  provides=("plan", "gateway", "targets", "beyond"),
+                  name=N_("line quality"), position=60, digest_slot=9)

@@ -331,4 +331,5 @@ CHECK = CheckSpec(id="path_mtu", summary="Path MTU: do full-size packets cross t
                   needs=("route",), timeout=1.5, privilege="optional",
                   provides=("target", "method", "sizes", "probes", "largest_answered",
                             "smallest_answered", "silent_sizes", "silent_above",
-                            "frag_needed_mtu", "loss_seen"))
+                            "frag_needed_mtu", "loss_seen"),
+                  name=N_("packet size"), position=120, digest_slot=11)

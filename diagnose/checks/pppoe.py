@@ -482,4 +482,5 @@ CHECK = CheckSpec(id="pppoe", summary="PPPoE dialer, session, dialer log, line d
                   provides=("is_dialer", "peers", "networkmanager", "ppp_interfaces", "processes",
                             "session_up", "dialer", "sessions", "log", "discovery",
                             "access_concentrator", "login", "stage", "stage_source", "step",
-                            "windows_error", "server_message"))
+                            "windows_error", "server_message"),
+                  name=N_("PPPoE"), position=80, digest_slot=7)
