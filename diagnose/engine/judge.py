@@ -6,6 +6,7 @@ from typing import Any, Mapping
 from .. import sides
 from ..i18n import t
 from ..model import CheckResult, Finding, Verdict
+from . import derive
 from .conditions import MISSING, evaluate, lookup
 from .pack import PLACEHOLDER, Rule
 
@@ -25,6 +26,8 @@ def fill(text: str, results: Mapping[str, CheckResult]) -> str:
 
 def judge(rules: list[Rule], results: Mapping[str, CheckResult], *, privileged: bool, lang: str,
           isp: Mapping[str, Any]) -> tuple[list[Finding], Verdict]:
+    """Findings and the verdict; `rules` is a pack.RulePack, whose derived facts come first."""
+    results = derive.apply(getattr(rules, "derivations", ()), results)
     matched: list[tuple[Rule, dict]] = []
     for rule in rules:
         seen: dict[str, Any] = {}
