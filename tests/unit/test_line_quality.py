@@ -187,12 +187,13 @@ def test_beyond_is_the_typical_target_not_the_worst():
     assert unobserved["loss_pct"] is None and unobserved["added_rtt_ms"] is None
 
 
-def test_lost_probes_make_the_status_a_problem(monkeypatch):
+def test_lost_probes_are_an_observation_not_a_problem(monkeypatch):
+    """The status says whether the check could measure; the rules weigh the loss."""
     monkeypatch.setattr(ps, "measure", lambda hosts, plan, **kw: [
         fake_series(hosts[0].address, sent=40, received=30),
         *[fake_series(h.address) for h in hosts[1:]]])
     result = line_quality.run(context())
-    assert result.status is Status.PROBLEM
+    assert result.status is Status.OK
     assert result.reason_args["gateway_loss"] == "25"
 
 
