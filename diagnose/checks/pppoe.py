@@ -43,8 +43,10 @@ LOGIN_WARNING = ("A test login with your broadband account opens a second sessio
                  "may refuse it while another device (such as the router) is online with the "
                  "same account. The test session is closed again at once.")
 R_NO_SESSION = N_("this PC dials PPPoE but no session is up")
-R_LOGIN_RAN = N_("a test login ran and ended with {outcome} at {step}; a second session may be "
-                 "refused while another device is online with this account")
+R_LAST_ATTEMPT = N_("this PC dials PPPoE but no session is up; the dialer's last attempt ended "
+                    "with {outcome} at {step}: {server_message}")
+R_LOGIN_RAN = N_("a test login ran and ended with {outcome} at {step}: {server_message}; a second "
+                 "session may be refused while another device is online with this account")
 _PLUGIN = re.compile(r"^plugin\s+\S*pppoe\S*\.so\b(.*)$")
 _VLAN_NAME = re.compile(r"^(?P<parent>[^.\s]+)\.(?P<id>\d{1,4})$")
 
@@ -377,11 +379,17 @@ def _login(ctx, facts: dict, dialer: dict | None, account: _Account, by_name: di
 
 def _result(facts: dict) -> CheckResult:
     """What was seen, never what it means: rules/access-line.yaml weighs it (pppoe.stage)."""
-    login = facts["login"]
+    login, log = facts["login"], facts.get("log") or {}
+
+    def seen(attempt: dict) -> dict:   # the server's own words stay on the PPPoE line
+        return {"outcome": attempt["outcome"], "step": attempt.get("step") or "—",
+                "server_message": attempt.get("message") or attempt.get("terminate_reason")
+                or "—"}
     if login.get("outcome") not in (None, "not_run"):
-        return CheckResult(Status.OK, facts, R_LOGIN_RAN,
-                           reason_args={"outcome": login["outcome"], "step": login.get("step") or "—"})
+        return CheckResult(Status.OK, facts, R_LOGIN_RAN, reason_args=seen(login))
     if facts["is_dialer"] and not facts["session_up"]:
+        if log.get("outcome"):
+            return CheckResult(Status.OK, facts, R_LAST_ATTEMPT, reason_args=seen(log))
         return CheckResult(Status.OK, facts, R_NO_SESSION)
     return CheckResult(Status.OK, facts)
 

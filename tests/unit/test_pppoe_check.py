@@ -155,6 +155,9 @@ def test_dialer_log_judged_and_account_scrubbed(tmp_path, discovered):
     assert (facts["stage"], facts["stage_source"], facts["step"]) == ("auth_refused", "log", "PAP")
     assert facts["server_message"] == "lab…ER is suspended" and facts["windows_error"] == 691
     assert facts["log"]["source"] == "/var/log/ppp-dsl.log"
+    # the server's words stay on the PPPoE line, which the rule's advice points to
+    assert result.reason == pppoe.R_LAST_ATTEMPT
+    assert result.reason_args["server_message"] == "lab…ER is suspended"
     dumped = json.dumps(facts) + repr(result.reason_args)
     assert USER not in dumped and PASSWORD not in dumped
 
