@@ -1,16 +1,15 @@
-"""The `diagnose` command line. Heavy modules are imported only when a command needs them."""
+"""The `diagnose` command line. Heavy modules (click too) are imported only when needed, so the
+process guards its signals and streams from its first moments."""
 from __future__ import annotations
 
+import math
 import os
 import sys
-import traceback
 from gettext import gettext as _
 
-import click
-
-from . import __version__
-from .errors import ConfigError, UsageError
-from .exit_codes import ExitCode
+from . import __version__, interrupts, output
+from .errors import ConfigError, DataDirError, OutputRefused, UsageError
+from .exit_codes import ExitCode, for_side, for_signal
 from .i18n import LANGS, N_, activate, from_locale
 
 # A phone call: long enough for slow resolvers, short enough that nobody hangs up waiting.
@@ -18,7 +17,14 @@ DEFAULT_TIMEOUT_S = 10.0
 
 
 def _stderr(message: str) -> None:
-    click.echo(message, err=True)
+    output.say(message)
+
+
+def _finite(ctx, param, value):
+    if value is not None and not math.isfinite(value):
+        import click
+        raise click.BadParameter(_("must be a finite number of seconds"), ctx=ctx, param=param)
+    return value
 
 
 def _pppoe_login_consent() -> dict:
@@ -28,13 +34,15 @@ def _pppoe_login_consent() -> dict:
               "with the same account. The test session is closed again at once."))
     if not sys.stdin.isatty():
         return {}
+    import click
     password = click.prompt(_("PPPoE password (Enter: use the dialer's secrets files)"),
                             default="", hide_input=True, show_default=False, err=True)
     return {"pppoe_password": password} if password else {}
 
 
-def build_app() -> click.Group:
+def build_app():
     """The click app, built after the language is chosen so its help is in that language."""
+    import click
     seconds = click.FloatRange(min=0.5, max=300)
     seconds.name = _("number")  # shown in "'x' is not a valid number."
 
@@ -50,7 +58,7 @@ def build_app() -> click.Group:
     @click.option("--profile", "profile_path", metavar=_("FILE"), help=_("Operator profile (YAML)."))
     @click.option("--rules", "rules_path", metavar=_("PATH"),
                   help=_("Use another rule pack (file or folder)."))
-    @click.option("--timeout", type=seconds, default=DEFAULT_TIMEOUT_S,
+    @click.option("--timeout", type=seconds, default=DEFAULT_TIMEOUT_S, callback=_finite,
                   metavar=_("SECONDS"),
                   show_default=True, help=_("Overall deadline in seconds."))
     @click.option("--pppoe-login", is_flag=True,
@@ -75,7 +83,9 @@ def build_app() -> click.Group:
             debug: bool):
         ctx.obj = {"rules_path": rules_path, "lang": lang or from_locale(),
                    "profile_path": profile_path}
-        if ctx.invoked_subcommand is None:
+        if ctx.invoked_subcommand is not None:
+            interrupts.raise_from_now_on()   # only a diagnosis writes a partial report
+        else:
             from .diagnosis import Request, diagnose
             options = {"pppoe_login": pppoe_login}
             if pppoe_login:
@@ -84,7 +94,7 @@ def build_app() -> click.Group:
                 as_json=as_json, lang=lang, profile_path=profile_path, rules_path=rules_path,
                 timeout=timeout, only=_names(only), skip=_names(skip), redact=not no_redact,
                 detail="quiet" if quiet else "verbose" if verbose else "normal", output=output,
-                options=options))
+                options=options, started=_PROCESS_STARTED))
         return None
 
     @app.group(help=_("List, check and document the rule pack."), options_metavar=_("[OPTIONS]"),
@@ -159,7 +169,7 @@ def build_app() -> click.Group:
         from .exit_codes import for_submission
         from .render.tickets import submitted
         profile = profiles.load(obj["profile_path"])
-        folder = data_dir()
+        folder = _usable_data_dir(data_dir)
         if pending:
             results = tickets.send_pending(profile=profile, data_dir=folder)
         else:
@@ -180,7 +190,12 @@ def build_app() -> click.Group:
         from . import history as past
         from .datadir import data_dir
         from .render.tickets import history as render
-        summary = past.summarize(past.load(data_dir()), days=days)
+        folder = data_dir(create=False)   # none yet: no history, nothing to create
+        try:
+            entries = past.load(folder)
+        except OSError as exc:
+            raise DataDirError(folder, exc) from None
+        summary = past.summarize(entries, days=days)
         click.echo(render(summary, days, obj["lang"]), nl=False)
         return ExitCode.NO_FAULT
 
@@ -207,35 +222,126 @@ def _language(args: list[str]) -> str:
     return from_locale()
 
 
+def _usable_data_dir(data_dir):
+    try:
+        return data_dir()
+    except OSError as exc:
+        raise DataDirError(data_dir(create=False), exc) from None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Every outcome becomes an exit code here, and only here."""
-    args = sys.argv[1:] if argv is None else argv
+    """Every outcome becomes an exit code here, and only here.
+
+    main() is the `diagnose` process: signals and standard streams are guarded from the start,
+    and the process ends as soon as the product is out, so no thread a probe left behind (a
+    server trickling bytes) outlives it. main(args) runs one command in this process and
+    returns its exit code (tests)."""
+    if argv is not None:
+        return _run(argv)
+    interrupts.install()
+    output.guard_standard_streams()
+    global _PROCESS_STARTED
+    _PROCESS_STARTED = _process_start()
+    _end_process(_run(sys.argv[1:]))
+
+
+_PROCESS_STARTED: float | None = None   # time.monotonic() of the process start (main() only)
+
+
+def _process_start() -> float:
+    """When this process began (interpreter start-up included), on the time.monotonic() scale.
+    Linux: its start in clock ticks since boot against the uptime (both 10 ms exact); elsewhere
+    from now."""
+    import time
+    now = time.monotonic()
+    try:
+        with open("/proc/uptime") as uptime, open("/proc/self/stat") as stat:
+            up = float(uptime.read().split()[0])
+            ticks = int(stat.read().rsplit(")", 1)[1].split()[19])   # field 22: starttime
+        age = up - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return now
+    return now - min(max(0.0, age), 5.0)
+
+
+def _end_process(code: int):
+    """Flush what is written, run the exit hooks (a PPPoE test session's PADT), then end now:
+    threads still waiting on the network are not waited for."""
+    import atexit
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    atexit._run_exitfuncs()
+    os._exit(int(code))
+
+
+def _run(args: list[str]) -> int:
+    import click
     debug = "--debug" in args
     activate(_language(args))
     try:
         code = build_app().main(args=args, prog_name="diagnose", standalone_mode=False)
-        return int(code) if code is not None else ExitCode.NO_FAULT
+        return _code_of(code)
     except click.exceptions.Exit as exc:      # --help, --version
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return ExitCode.USAGE
+    except OutputRefused as exc:
+        _stderr(_("Error: {message}").format(message=exc.localized()))
+        return ExitCode.OUTPUT_REFUSED
     except UsageError as exc:
         _stderr(_("Error: {message}").format(message=exc.localized()))
         return ExitCode.USAGE
     except (click.exceptions.Abort, KeyboardInterrupt):
         _stderr(_("diagnose: interrupted"))
-        return ExitCode.INTERRUPTED
+        return for_signal(interrupts.received)
     except ConfigError as exc:
         _stderr(_("diagnose: error: {error}").format(error=exc.localized()))
         return ExitCode.CONFIG
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet exit, e.g. `| head`
-        return ExitCode.INTERNAL_ERROR
+    except DataDirError as exc:
+        _stderr(_("diagnose: error: {error}").format(error=exc.localized()))
+        return ExitCode.DATA_DIR
+    except OSError as exc:
+        if not _is_stdout_failure(exc):
+            return _internal_error(exc, debug)
+        output.drop_stdout()
+        _stderr(_("diagnose: could not write to standard output: {error}")
+                .format(error=exc.strerror or exc))
+        return ExitCode.OUTPUT_FAILED
     except Exception as exc:
-        if debug:
-            traceback.print_exc()
-        else:
-            _stderr(_("diagnose: internal error: {error} (run with --debug for details)")
-                    .format(error=f"{type(exc).__name__}: {exc}"))
-        return ExitCode.INTERNAL_ERROR
+        return _internal_error(exc, debug)
+
+
+def _code_of(result) -> int:
+    from .diagnosis import Outcome
+    if isinstance(result, Outcome):
+        if result.interrupted:
+            return for_signal(result.signal)
+        if result.output_failed:
+            return ExitCode.OUTPUT_FAILED
+        return for_side(result.side)
+    return int(result) if result is not None else ExitCode.NO_FAULT
+
+
+def _is_stdout_failure(exc: OSError) -> bool:
+    """A broken pipe, or stdout failing (click.echo of a list, help or version to /dev/full)."""
+    if isinstance(exc, (BrokenPipeError, output.OutputError)):
+        return True
+    try:
+        sys.stdout.flush()      # what failed is still buffered: stdout fails again if it was it
+    except (OSError, ValueError):
+        return True
+    return False
+
+
+def _internal_error(exc: BaseException, debug: bool) -> int:
+    if debug:
+        import traceback
+        output.say("".join(traceback.format_exception(exc)).rstrip())
+    else:
+        _stderr(_("diagnose: internal error: {error} (run with --debug for details)")
+                .format(error=f"{type(exc).__name__}: {exc}"))
+    return ExitCode.INTERNAL_ERROR
