@@ -2,15 +2,20 @@
 process guards its signals and streams from its first moments."""
 from __future__ import annotations
 
-import math
-import os
-import sys
-from gettext import gettext as _
+from . import interrupts
 
-from . import __version__, interrupts, output
-from .errors import ConfigError, DataDirError, OutputRefused, UsageError
-from .exit_codes import ExitCode, for_side, for_signal
-from .i18n import LANGS, N_, activate, from_locale
+interrupts.install_if_entry()   # first: a Ctrl-C while the rest loads is a stop, not a traceback
+
+import errno  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from gettext import gettext as _  # noqa: E402
+
+from . import __version__, output  # noqa: E402
+from .errors import ConfigError, DataDirError, OutputRefused, UsageError  # noqa: E402
+from .exit_codes import ExitCode, for_side, for_signal  # noqa: E402
+from .i18n import LANGS, N_, activate, from_locale  # noqa: E402
 
 # A phone call: long enough for slow resolvers, short enough that nobody hangs up waiting.
 DEFAULT_TIMEOUT_S = 10.0
@@ -307,12 +312,21 @@ def _run(args: list[str]) -> int:
     except OSError as exc:
         if not _is_stdout_failure(exc):
             return _internal_error(exc, debug)
-        output.drop_stdout()
-        _stderr(_("diagnose: could not write to standard output: {error}")
-                .format(error=exc.strerror or exc))
-        return ExitCode.OUTPUT_FAILED
+        return _stdout_failed(exc.strerror or str(exc))
+    except SystemExit as exc:      # click's own answer to a broken pipe: streams swapped, exit 1
+        wrapped = getattr(sys.stdout, "wrapped", None)
+        if wrapped is None:
+            raise
+        sys.stdout, sys.stderr = wrapped, getattr(sys.stderr, "wrapped", sys.stderr)
+        return _stdout_failed(os.strerror(errno.EPIPE))
     except Exception as exc:
         return _internal_error(exc, debug)
+
+
+def _stdout_failed(error: str) -> int:
+    output.drop_stdout()
+    _stderr(_("diagnose: could not write to standard output: {error}").format(error=error))
+    return ExitCode.OUTPUT_FAILED
 
 
 def _code_of(result) -> int:
@@ -327,13 +341,19 @@ def _code_of(result) -> int:
 
 
 def _is_stdout_failure(exc: OSError) -> bool:
-    """A broken pipe, or stdout failing (click.echo of a list, help or version to /dev/full)."""
+    """A broken pipe, or an error while writing to stdout (click.echo of a list, help or
+    version into /dev/full): a frame on the way wrote to a stream on file descriptor 1."""
     if isinstance(exc, (BrokenPipeError, output.OutputError)):
         return True
-    try:
-        sys.stdout.flush()      # what failed is still buffered: stdout fails again if it was it
-    except (OSError, ValueError):
-        return True
+    frame = exc.__traceback__
+    while frame is not None:
+        for name in ("file", "stream"):
+            try:
+                if frame.tb_frame.f_locals.get(name).fileno() == 1:
+                    return True
+            except (AttributeError, OSError, ValueError):
+                pass
+        frame = frame.tb_next
     return False
 
 

@@ -20,6 +20,7 @@ from .errors import OutputRefused, UsageError
 from .i18n import N_, STATUS_NAMES, check_name, from_locale, t
 from .installation import installation_id
 from .model import CheckResult, CheckSpec, Status
+from .net import ppp_secrets
 from .render import json_report, text
 from .report import build
 from .runner import Runner, order
@@ -86,15 +87,17 @@ def select(specs: tuple[CheckSpec, ...], only, skip
 
 def diagnose(request: Request) -> Outcome:
     lang = request.lang or from_locale()
+    destination = None
     if request.output:          # a file that cannot be written is refused before any probe
         try:
-            output.check_writable(request.output)
+            destination = output.UserFile(request.output)
         except output.OutputError as exc:
             raise OutputRefused(N_("cannot write the report to {path}: {error}"),
                                 path=request.output, error=exc.strerror or exc) from None
     profile = profiles.load(request.profile_path)    # bad input stops here, before any probe
     rules = pack.load(request.rules_path, PROVIDES)
     chosen, left_out = select(ALL, request.only, request.skip)
+    accounts = ppp_secrets.dialer_accounts()    # redaction knows them whatever the checks do
     privileged = has_raw_socket_privilege()
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
 
@@ -120,7 +123,7 @@ def diagnose(request: Request) -> Outcome:
                    privileged=privileged, lang=lang, profile_name=profile["name"],
                    interrupted=runner.interrupted, installation=_installation(),
                    area=profile.get("area"))
-    for_ticket = _redacted(report, profile, rules, results, request.options)  # may leave the machine
+    for_ticket = _redacted(report, profile, rules, results, request.options, accounts)
     kept = _keep(for_ticket, lang, deadline)
     shown = for_ticket if request.redact else report
     if request.as_json:
@@ -131,7 +134,7 @@ def diagnose(request: Request) -> Outcome:
         product = text.render(shown, colour=colour, detail=request.detail)
     outcome = Outcome(side=verdict.side, interrupted=runner.interrupted,
                       signal=interrupts.received if runner.interrupted else None)
-    outcome.output_failed = not _hand_out(product, request.output, kept, lang)
+    outcome.output_failed = not _hand_out(product, destination, kept, lang)
     return outcome
 
 
@@ -149,20 +152,22 @@ def colour_wanted(stream, env) -> bool:
     return bool(isatty and isatty() and env.get("TERM") != "dumb" and not env.get("NO_COLOR"))
 
 
-def _hand_out(product: str, path: str | None, kept: Path | None, lang: str) -> bool:
+def _hand_out(product: str, destination: output.UserFile | None, kept: Path | None,
+              lang: str) -> bool:
     """The product to the -o file, else stdout; a file that fails falls back to stdout, so the
     report is never lost. True when it reached where it was asked to go."""
-    if path:
+    if destination is not None:
         try:
-            output.write_user_file(path, product.encode("utf-8"))
-            output.say(t(lang, "Report written to {path}", path=path))
+            destination.write(product.encode("utf-8"))
+            output.say(t(lang, "Report written to {path}", path=destination.path))
             return True
         except output.OutputError as exc:
             output.say(t(lang, "diagnose: could not write the report to {path}: {error}; "
-                               "here it is instead:", path=path, error=exc.strerror or exc))
+                               "here it is instead:", path=destination.path,
+                         error=exc.strerror or exc))
     try:
         output.write_stdout(product)
-        return path is None
+        return destination is None
     except output.OutputError as exc:
         message = t(lang, "diagnose: could not write the report to standard output: {error}",
                     error=exc.strerror or exc)
@@ -201,8 +206,10 @@ def _os_error_text(exc: OSError) -> str:
     return f"{exc.strerror or exc}{where}"
 
 
-def _redacted(report: dict, profile: dict, rules, results: dict, options: dict) -> dict:
+def _redacted(report: dict, profile: dict, rules, results: dict, options: dict,
+              accounts: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> dict:
     """What leaves the machine: no MAC beyond its vendor, no public address, no names, no secret.
+    `accounts`: the dialers' account names and passwords, learned before the checks ran.
 
     Addresses the operator's profile and the rule texts name (public resolvers, e.g. in "set DNS
     to 223.5.5.5") are public knowledge, not the subscriber's, and stay readable."""
@@ -213,8 +220,11 @@ def _redacted(report: dict, profile: dict, rules, results: dict, options: dict) 
     keep += re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", texts)
     seen = [result.sensitive for result in results.values()]
     typed = [options[key] for key in ("pppoe_password",) if options.get(key)]
-    return redact(report, secrets=typed + [v for s in seen for v in s.get("secrets", ())],
-                  pppoe_users=[v for s in seen for v in s.get("pppoe_users", ())], keep=keep)
+    users, passwords = accounts
+    return redact(report, secrets=typed + list(passwords)
+                  + [v for s in seen for v in s.get("secrets", ())],
+                  pppoe_users=list(users) + [v for s in seen for v in s.get("pppoe_users", ())],
+                  keep=keep)
 
 
 def _progress(lang: str):

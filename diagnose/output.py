@@ -5,7 +5,7 @@ the null device so no file diagnose opens can take its number; stdout then count
 (write_stdout raises OutputError), stderr messages are dropped. Text that the stream's encoding
 cannot carry is written as backslash escapes rather than lost (PYTHONIOENCODING=ascii).
 
-User-named files (write_user_file): whole or not at all. A regular file (or a new one) is
+User-named files (UserFile): whole or not at all. A regular file (or a new one) is
 replaced atomically and keeps its mode and owner; a new file gets the usual mode (0666 less the
 umask) and, under sudo, the invoking user as owner. A symlink is kept and its target written.
 Something that is not a regular file is never replaced: a device (/dev/null, /dev/full) or a
@@ -18,11 +18,8 @@ import io
 import os
 import stat
 import sys
-import tempfile
 from contextlib import suppress
 from pathlib import Path
-
-from .datadir import fsync_dir
 
 _stdout_closed = False
 
@@ -95,44 +92,57 @@ def target_of(path: str) -> Path:
     return Path(os.path.realpath(os.path.abspath(path)))
 
 
-def check_writable(path: str) -> None:
-    """Before any probe: OutputError when the file cannot be written (its folder missing or
-    read-only, a folder or socket at the path, a FIFO nobody reads)."""
-    target = target_of(path)
-    try:
-        info = target.stat()
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        raise OutputError(exc.errno, exc.strerror) from None
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        _open_special(target, info).close()   # refuses what cannot be written into
-        return
-    folder = target.parent
-    if not folder.is_dir():
-        raise OutputError(errno.ENOENT, os.strerror(errno.ENOENT) + f": {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK) or (info and not os.access(target, os.W_OK)):
-        raise OutputError(errno.EACCES, os.strerror(errno.EACCES))
+class UserFile:
+    """A file the user named with -o, checked (and a device or FIFO opened) before any probe,
+    written at the end by write()."""
 
-
-def write_user_file(path: str, data: bytes) -> None:
-    """Write data to the file the user named (see the module docstring); OutputError if not."""
-    target = target_of(path)
-    try:
+    def __init__(self, path: str):
+        self.path = path
+        self.target = target_of(path)
+        self._special = None     # a device or FIFO, held open from the start
         try:
-            info = target.stat()
+            info = self.target.stat()
         except FileNotFoundError:
             info = None
+        except OSError as exc:
+            raise OutputError(exc.errno, exc.strerror) from None
         if info is not None and not stat.S_ISREG(info.st_mode):
-            with _open_special(target, info) as handle:
-                handle.write(data)
-                handle.flush()
+            self._special = _open_special(self.target, info)
             return
-        _replace_regular(target, data, info)
-    except OutputError:
-        raise
-    except OSError as exc:
-        raise OutputError(exc.errno, exc.strerror) from None
+        folder = self.target.parent
+        if not folder.is_dir():
+            raise OutputError(errno.ENOENT, os.strerror(errno.ENOENT) + f": {folder}")
+        if not os.access(folder, os.W_OK | os.X_OK) or (info and not os.access(self.target, os.W_OK)):
+            raise OutputError(errno.EACCES, os.strerror(errno.EACCES))
+        if _read_only_mount(folder):
+            raise OutputError(errno.EROFS, os.strerror(errno.EROFS))
+
+    def write(self, data: bytes) -> None:
+        """The whole data, or OutputError (a regular file is then as it was)."""
+        try:
+            if self._special is not None:
+                with self._special as handle:
+                    handle.write(data)
+                    handle.flush()
+                return
+            try:
+                info = self.target.stat()
+            except FileNotFoundError:
+                info = None
+            _replace_regular(self.target, data, info)
+        except OutputError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise OutputError(getattr(exc, "errno", None) or errno.EIO,
+                              getattr(exc, "strerror", None) or str(exc)) from None
+
+
+def _read_only_mount(folder: Path) -> bool:
+    """os.access() says yes to root even on a read-only file system."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
 
 
 def _open_special(target: Path, info: os.stat_result):
@@ -150,6 +160,8 @@ def _open_special(target: Path, info: os.stat_result):
 
 
 def _replace_regular(target: Path, data: bytes, info: os.stat_result | None) -> None:
+    import tempfile
+    from .datadir import fsync_dir
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
