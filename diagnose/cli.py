@@ -94,7 +94,9 @@ def build_app():
             from .diagnosis import Request, diagnose
             options = {"pppoe_login": pppoe_login}
             if pppoe_login:
+                interrupts.raise_from_now_on()     # Ctrl-C at the password prompt stops now
                 options.update(_pppoe_login_consent())
+                interrupts.defer()
             return diagnose(Request(
                 as_json=as_json, lang=lang, profile_path=profile_path, rules_path=rules_path,
                 timeout=timeout, only=_names(only), skip=_names(skip), redact=not no_redact,

@@ -65,6 +65,12 @@ def raise_from_now_on() -> None:
         raise KeyboardInterrupt
 
 
+def defer() -> None:
+    """Back to remembering a stop signal (after a prompt that raise_from_now_on() let stop)."""
+    global _raise
+    _raise = False
+
+
 def reset() -> None:
     """For tests."""
     global received, _listener, _raise
