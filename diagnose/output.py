@@ -152,7 +152,7 @@ def _open_special(target: Path, info: os.stat_result):
     if not (stat.S_ISCHR(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
         raise OutputError(errno.EINVAL, "not a file, device or FIFO")
     try:   # non-blocking open: a FIFO nobody reads is refused (ENXIO) instead of waiting forever
-        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(target, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise OutputError(exc.errno, exc.strerror) from None
     os.set_blocking(fd, True)
@@ -172,9 +172,10 @@ def _replace_regular(target: Path, data: bytes, info: os.stat_result | None) -> 
                 owner, mode = (info.st_uid, info.st_gid), stat.S_IMODE(info.st_mode)
             else:
                 owner, mode = _invoking_user(), 0o666 & ~_umask()
-            if owner is not None and os.geteuid() == 0:
+            if owner is not None and hasattr(os, "fchown") and os.geteuid() == 0:
                 os.fchown(handle.fileno(), *owner)
-            os.fchmod(handle.fileno(), mode)
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), mode)
         os.replace(temp, target)
     except BaseException:
         with suppress(OSError):
@@ -192,6 +193,15 @@ def _invoking_user() -> tuple[int, int] | None:
 
 
 def _umask() -> int:
+    """The process's umask, read without changing it where the system says (probe threads may
+    be creating files meanwhile)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask

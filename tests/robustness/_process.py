@@ -19,7 +19,7 @@ VERDICT_CODES = {0, 3, 4, 5}
 # A quick real diagnosis: the route check alone reads the kernel's tables in milliseconds.
 QUICK = ("--only", "route", "--timeout", "3")
 # On top of --timeout: writing the report and leaving, on a loaded 2-core machine.
-SLACK_S = 1.0
+SLACK_S = 1.5
 
 
 @dataclass
