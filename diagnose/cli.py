@@ -1,24 +1,35 @@
-"""The `diagnose` command line. Heavy modules are imported only when a command needs them."""
+"""The `diagnose` command line. Heavy modules (click too) are imported only when needed, so the
+process guards its signals and streams from its first moments."""
 from __future__ import annotations
 
-import os
-import sys
-import traceback
-from gettext import gettext as _
+from . import interrupts
 
-import click
+interrupts.install_if_entry()   # first: a Ctrl-C while the rest loads is a stop, not a traceback
 
-from . import __version__
-from .errors import ConfigError, UsageError
-from .exit_codes import ExitCode
-from .i18n import LANGS, N_, activate, from_locale
+import errno  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from gettext import gettext as _  # noqa: E402
+
+from . import __version__, output  # noqa: E402
+from .errors import ConfigError, DataDirError, OutputRefused, UsageError  # noqa: E402
+from .exit_codes import ExitCode, for_side, for_signal  # noqa: E402
+from .i18n import LANGS, N_, activate, from_locale  # noqa: E402
 
 # A phone call: long enough for slow resolvers, short enough that nobody hangs up waiting.
 DEFAULT_TIMEOUT_S = 10.0
 
 
 def _stderr(message: str) -> None:
-    click.echo(message, err=True)
+    output.say(message)
+
+
+def _finite(ctx, param, value):
+    if value is not None and not math.isfinite(value):
+        import click
+        raise click.BadParameter(_("must be a finite number of seconds"), ctx=ctx, param=param)
+    return value
 
 
 def _pppoe_login_consent() -> dict:
@@ -28,13 +39,15 @@ def _pppoe_login_consent() -> dict:
               "with the same account. The test session is closed again at once."))
     if not sys.stdin.isatty():
         return {}
+    import click
     password = click.prompt(_("PPPoE password (Enter: use the dialer's secrets files)"),
                             default="", hide_input=True, show_default=False, err=True)
     return {"pppoe_password": password} if password else {}
 
 
-def build_app() -> click.Group:
+def build_app():
     """The click app, built after the language is chosen so its help is in that language."""
+    import click
     seconds = click.FloatRange(min=0.5, max=300)
     seconds.name = _("number")  # shown in "'x' is not a valid number."
 
@@ -50,7 +63,7 @@ def build_app() -> click.Group:
     @click.option("--profile", "profile_path", metavar=_("FILE"), help=_("Operator profile (YAML)."))
     @click.option("--rules", "rules_path", metavar=_("PATH"),
                   help=_("Use another rule pack (file or folder)."))
-    @click.option("--timeout", type=seconds, default=DEFAULT_TIMEOUT_S,
+    @click.option("--timeout", type=seconds, default=DEFAULT_TIMEOUT_S, callback=_finite,
                   metavar=_("SECONDS"),
                   show_default=True, help=_("Overall deadline in seconds."))
     @click.option("--pppoe-login", is_flag=True,
@@ -75,16 +88,20 @@ def build_app() -> click.Group:
             debug: bool):
         ctx.obj = {"rules_path": rules_path, "lang": lang or from_locale(),
                    "profile_path": profile_path}
-        if ctx.invoked_subcommand is None:
+        if ctx.invoked_subcommand is not None:
+            interrupts.raise_from_now_on()   # only a diagnosis writes a partial report
+        else:
             from .diagnosis import Request, diagnose
             options = {"pppoe_login": pppoe_login}
             if pppoe_login:
+                interrupts.raise_from_now_on()     # Ctrl-C at the password prompt stops now
                 options.update(_pppoe_login_consent())
+                interrupts.defer()
             return diagnose(Request(
                 as_json=as_json, lang=lang, profile_path=profile_path, rules_path=rules_path,
                 timeout=timeout, only=_names(only), skip=_names(skip), redact=not no_redact,
                 detail="quiet" if quiet else "verbose" if verbose else "normal", output=output,
-                options=options))
+                options=options, started=_PROCESS_STARTED))
         return None
 
     @app.group(help=_("List, check and document the rule pack."), options_metavar=_("[OPTIONS]"),
@@ -159,7 +176,7 @@ def build_app() -> click.Group:
         from .exit_codes import for_submission
         from .render.tickets import submitted
         profile = profiles.load(obj["profile_path"])
-        folder = data_dir()
+        folder = _usable_data_dir(data_dir)
         if pending:
             results = tickets.send_pending(profile=profile, data_dir=folder)
         else:
@@ -180,7 +197,12 @@ def build_app() -> click.Group:
         from . import history as past
         from .datadir import data_dir
         from .render.tickets import history as render
-        summary = past.summarize(past.load(data_dir()), days=days)
+        folder = data_dir(create=False)   # none yet: no history, nothing to create
+        try:
+            entries = past.load(folder)
+        except OSError as exc:
+            raise DataDirError(folder, exc) from None
+        summary = past.summarize(entries, days=days)
         click.echo(render(summary, days, obj["lang"]), nl=False)
         return ExitCode.NO_FAULT
 
@@ -207,35 +229,141 @@ def _language(args: list[str]) -> str:
     return from_locale()
 
 
+def _usable_data_dir(data_dir):
+    try:
+        return data_dir()
+    except OSError as exc:
+        raise DataDirError(data_dir(create=False), exc) from None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Every outcome becomes an exit code here, and only here."""
-    args = sys.argv[1:] if argv is None else argv
+    """Every outcome becomes an exit code here, and only here.
+
+    main() is the `diagnose` process: signals and standard streams are guarded from the start,
+    and the process ends as soon as the product is out, so no thread a probe left behind (a
+    server trickling bytes) outlives it. main(args) runs one command in this process and
+    returns its exit code (tests)."""
+    if argv is not None:
+        return _run(argv)
+    interrupts.install()
+    output.guard_standard_streams()
+    global _PROCESS_STARTED
+    _PROCESS_STARTED = _process_start()
+    _end_process(_run(sys.argv[1:]))
+
+
+_PROCESS_STARTED: float | None = None   # time.monotonic() of the process start (main() only)
+
+
+def _process_start() -> float:
+    """When this process began (interpreter start-up included), on the time.monotonic() scale.
+    Linux: its start in clock ticks since boot against the uptime (both 10 ms exact); elsewhere
+    from now."""
+    import time
+    now = time.monotonic()
+    try:
+        with open("/proc/uptime") as uptime, open("/proc/self/stat") as stat:
+            up = float(uptime.read().split()[0])
+            ticks = int(stat.read().rsplit(")", 1)[1].split()[19])   # field 22: starttime
+        age = up - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return now
+    return now - min(max(0.0, age), 5.0)
+
+
+def _end_process(code: int):
+    """Flush what is written, run the exit hooks (a PPPoE test session's PADT), then end now:
+    threads still waiting on the network are not waited for."""
+    import atexit
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    atexit._run_exitfuncs()
+    os._exit(int(code))
+
+
+def _run(args: list[str]) -> int:
+    import click
     debug = "--debug" in args
     activate(_language(args))
     try:
         code = build_app().main(args=args, prog_name="diagnose", standalone_mode=False)
-        return int(code) if code is not None else ExitCode.NO_FAULT
+        return _code_of(code)
     except click.exceptions.Exit as exc:      # --help, --version
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return ExitCode.USAGE
+    except OutputRefused as exc:
+        _stderr(_("Error: {message}").format(message=exc.localized()))
+        return ExitCode.OUTPUT_REFUSED
     except UsageError as exc:
         _stderr(_("Error: {message}").format(message=exc.localized()))
         return ExitCode.USAGE
     except (click.exceptions.Abort, KeyboardInterrupt):
         _stderr(_("diagnose: interrupted"))
-        return ExitCode.INTERRUPTED
+        return for_signal(interrupts.received)
     except ConfigError as exc:
         _stderr(_("diagnose: error: {error}").format(error=exc.localized()))
         return ExitCode.CONFIG
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet exit, e.g. `| head`
-        return ExitCode.INTERNAL_ERROR
+    except DataDirError as exc:
+        _stderr(_("diagnose: error: {error}").format(error=exc.localized()))
+        return ExitCode.DATA_DIR
+    except OSError as exc:
+        if not _is_stdout_failure(exc):
+            return _internal_error(exc, debug)
+        return _stdout_failed(exc.strerror or str(exc))
+    except SystemExit as exc:      # click's own answer to a broken pipe: streams swapped, exit 1
+        wrapped = getattr(sys.stdout, "wrapped", None)
+        if wrapped is None:
+            raise
+        sys.stdout, sys.stderr = wrapped, getattr(sys.stderr, "wrapped", sys.stderr)
+        return _stdout_failed(os.strerror(errno.EPIPE))
     except Exception as exc:
-        if debug:
-            traceback.print_exc()
-        else:
-            _stderr(_("diagnose: internal error: {error} (run with --debug for details)")
-                    .format(error=f"{type(exc).__name__}: {exc}"))
-        return ExitCode.INTERNAL_ERROR
+        return _internal_error(exc, debug)
+
+
+def _stdout_failed(error: str) -> int:
+    output.drop_stdout()
+    _stderr(_("diagnose: could not write to standard output: {error}").format(error=error))
+    return ExitCode.OUTPUT_FAILED
+
+
+def _code_of(result) -> int:
+    from .diagnosis import Outcome
+    if isinstance(result, Outcome):
+        if result.interrupted:
+            return for_signal(result.signal)
+        if result.output_failed:
+            return ExitCode.OUTPUT_FAILED
+        return for_side(result.side)
+    return int(result) if result is not None else ExitCode.NO_FAULT
+
+
+def _is_stdout_failure(exc: OSError) -> bool:
+    """A broken pipe, or an error while writing to stdout (click.echo of a list, help or
+    version into /dev/full): a frame on the way wrote to a stream on file descriptor 1."""
+    if isinstance(exc, (BrokenPipeError, output.OutputError)):
+        return True
+    frame = exc.__traceback__
+    while frame is not None:
+        for name in ("file", "stream"):
+            try:
+                if frame.tb_frame.f_locals.get(name).fileno() == 1:
+                    return True
+            except (AttributeError, OSError, ValueError):
+                pass
+        frame = frame.tb_next
+    return False
+
+
+def _internal_error(exc: BaseException, debug: bool) -> int:
+    if debug:
+        import traceback
+        output.say("".join(traceback.format_exception(exc)).rstrip())
+    else:
+        _stderr(_("diagnose: internal error: {error} (run with --debug for details)")
+                .format(error=f"{type(exc).__name__}: {exc}"))
+    return ExitCode.INTERNAL_ERROR

@@ -18,8 +18,14 @@ groups of 4: ``1G28-001A-G3`` (L23). The bits, most significant first:
     0..4  zero padding to a whole character
     5     check character
 
-Version 1 (8 checks) is 10 characters, version 2 (14 checks) 13, version 3 (17 checks) 15,
-version 4 (18 checks) 16: the most that fit in 16 characters (66 bits).
+Version 1 (8 checks) is 10 characters, version 2 (14 checks) 13, version 6 (18 checks) 16; at
+most 18 are allowed (66 bits: 16 characters).
+
+The check table: each check declares its digest slot (CheckSpec.digest_slot, diagnose/checks).
+The tables of versions 1 and 2 are frozen here as data, as they were read out; the newest table
+is derived from the declarations. A check given the next free slot makes a new version (one per
+added check: version 3 carries 15 checks, version 4 16, up to version 6 with 18), whose meaning is then fixed, because
+slots are never changed or reused.
 
 Check character: the symbols s_0..s_n (s_n the check) are the coefficients of a polynomial over
 GF(32) = GF(2)[x]/(x^5+x^2+1) that must vanish at alpha = x: sum of s_i * alpha^(n-i) = 0.
@@ -33,6 +39,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import sides
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 READING_MISTAKES = {"O": "0", "I": "1", "L": "1"}
 DASHES = "-\u2010\u2011\u2012\u2013\u2014"  # also the dashes word processors put in
@@ -42,24 +50,45 @@ MAX_LENGTH = 16  # characters, check character included, dashes not
 MAX_CHECKS = 18  # 12 + 3 * 18 = 66 bits: 14 payload characters, 16 in all
 POLY = 0b100101  # x^5 + x^2 + 1, primitive: alpha = x has order 31
 
-SIDE_LETTERS = "NUHALSX"  # same as diagnose.engine.pack.SIDE_LETTER, kept here: format is frozen
-SIDE_NAMES = {"N": "none", "U": "user", "H": "home", "A": "account", "L": "line", "S": "isp",
-              "X": "unknown"}
+SIDE_LETTERS = sides.LETTERS  # a side is its index: the table of sides is append-only
+SIDE_NAMES = {side.letter: side.name for side in sides.ALL}
 CODE_DIGITS = "23456789"
-CODE = re.compile(r"[NUHALSX][2-9]{2}")  # includes the fallback X99
+CODE = re.compile(sides.CODE_PATTERN)  # includes the fallback X99
 CONFIDENCES = ("high", "medium", "low")
 ABSENT = "absent"  # the check is in the table but not in the report
 STATUSES = ("ok", "problem", "skipped", "error", "timeout", ABSENT)
 STATUS_BITS = 3
 FIELDS = (("side", 3), ("digit1", 3), ("digit2", 3), ("confidence", 2), ("privileged", 1))
 
-# Append-only. To add a check: append its id here and add a version with the new count below;
-# never reorder, rename or remove, so that old digests keep their meaning.
-CHECK_ORDER = ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe",
-               "router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6", "lookup", "firewall",
-               "paths", "ip_settings")
+# The tables of released versions, as read out in the field: never change them.
+FROZEN_TABLES = {
+    1: ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe"),
+    2: ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe",
+        "router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6"),
+}
+
+
+def _declared_order() -> tuple[str, ...]:
+    """Check ids by their declared digest slot (diagnose/checks: each CheckSpec.digest_slot)."""
+    from .checks import ALL
+    slotted = sorted((spec.digest_slot, spec.id) for spec in ALL if spec.digest_slot is not None)
+    return tuple(check for _, check in slotted)
+
+
+def _sizes(order: tuple[str, ...]) -> dict[int, int]:
+    """Digest version -> how many leading entries of the order it carries: the frozen versions,
+    then one more version per check added after the newest frozen one."""
+    newest = max(FROZEN_TABLES)
+    sizes = {version: len(table) for version, table in FROZEN_TABLES.items()}
+    sizes.update({newest + n: len(FROZEN_TABLES[newest]) + n
+                  for n in range(1, len(order) - len(FROZEN_TABLES[newest]) + 1)})
+    return sizes
+
+
+# All checks the digest carries, in slot order; the frozen tables are prefixes of it (tested).
+CHECK_ORDER = _declared_order()
 # Digest version -> how many leading entries of CHECK_ORDER it carries. encode() uses the newest.
-TABLE_SIZE = {1: 8, 2: 14, 3: 17, 4: 18}
+TABLE_SIZE = _sizes(CHECK_ORDER)
 
 MISTYPED = "mistyped: check character does not match"
 _VALUE = {char: value for value, char in enumerate(ALPHABET)}
@@ -156,7 +185,7 @@ def decode(text: str) -> dict[str, Any]:
 
 def _table(version: int) -> tuple[str, ...]:
     """The checks a version carries, in order."""
-    return CHECK_ORDER[:TABLE_SIZE[version]]
+    return FROZEN_TABLES.get(version) or CHECK_ORDER[:TABLE_SIZE[version]]
 
 
 def _layout(version: int) -> tuple[tuple[str, int], ...]:

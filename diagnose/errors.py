@@ -45,3 +45,19 @@ class UsageError(Exception):
 
     def localized(self) -> str:
         return gettext(self.template).format(**self.values)
+
+
+class OutputRefused(UsageError):
+    """-o names a file that cannot be written: refused before any probe (exit 73)."""
+
+
+class DataDirError(Exception):
+    """The data folder (history, queue, last report) cannot be used: exit 77."""
+
+    def __init__(self, path, error: OSError):
+        self.path, self.error = str(path), error
+        super().__init__(f"{self.path}: {error.strerror or error}")
+
+    def localized(self) -> str:
+        return gettext("cannot use the data folder {path}: {error}").format(
+            path=self.path, error=self.error.strerror or self.error)

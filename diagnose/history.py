@@ -4,14 +4,17 @@
 "rule"}, oldest first, at most MAX_ENTRIES lines (when a record would go over, the file is
 rewritten atomically with the newest entries only). Recording the same report id twice
 keeps one line. Writers take an flock on <data_dir>/history.lock, so two runs recording at
-once lose nothing. Damaged lines (a crash mid-write, a hand edit) are skipped when reading
-and dropped at the next rewrite.
+once lose nothing; a lock held longer than LOCK_WAIT_S (a stuck process) raises HistoryBusy
+instead of waiting forever. Damaged lines (a crash mid-write, a hand edit) are skipped when
+reading and dropped at the next rewrite. A run that was interrupted is recorded with
+"interrupted": true and never counted in a summary: its verdict rests on checks that did not run.
 """
 from __future__ import annotations
 
 import datetime
 import json
 import os
+import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -26,7 +29,14 @@ except ImportError:  # pragma: no cover - Windows
 HISTORY_FILE = "history.jsonl"
 LOCK_FILE = "history.lock"
 MAX_ENTRIES = 200
-FIELDS = ("id", "at", "code", "side", "rule")
+FIELDS = ("id", "at", "code", "side", "rule")   # and "interrupted": true, only when so
+# A record takes milliseconds; a lock held this long belongs to a stuck process.
+LOCK_WAIT_S = 2.0
+LOCK_POLL_S = 0.05
+
+
+class HistoryBusy(OSError):
+    """Another process holds the history lock for longer than LOCK_WAIT_S."""
 
 
 def entry_of(report: Mapping[str, Any], now: datetime.datetime | None = None) -> dict[str, Any]:
@@ -37,18 +47,23 @@ def entry_of(report: Mapping[str, Any], now: datetime.datetime | None = None) ->
     at = report.get("started_at")
     if not isinstance(at, str) or _parse_time(at) is None:
         at = _iso(now or datetime.datetime.now(datetime.timezone.utc))
-    return {"id": report.get("id"), "at": at, "code": verdict["code"],
-            "side": verdict.get("side"), "rule": verdict.get("rule")}
+    entry = {"id": report.get("id"), "at": at, "code": verdict["code"],
+             "side": verdict.get("side"), "rule": verdict.get("rule")}
+    if report.get("interrupted") is True:
+        entry["interrupted"] = True
+    return entry
 
 
 def record(report: Mapping[str, Any], data_dir: os.PathLike | str, *,
-           limit: int = MAX_ENTRIES, now: datetime.datetime | None = None) -> dict[str, Any]:
-    """Append the report's verdict to the history (kept to `limit` lines); returns the entry."""
+           limit: int = MAX_ENTRIES, now: datetime.datetime | None = None,
+           lock_wait: float = LOCK_WAIT_S) -> dict[str, Any]:
+    """Append the report's verdict to the history (kept to `limit` lines); returns the entry.
+    HistoryBusy when another process holds the lock for longer than lock_wait seconds."""
     entry = entry_of(report, now)
     folder = make_private_dir(Path(data_dir))
     path = folder / HISTORY_FILE
     line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
-    with _locked(folder / LOCK_FILE):
+    with _locked(folder / LOCK_FILE, lock_wait):
         try:
             text = path.read_text("utf-8", errors="replace")
         except FileNotFoundError:
@@ -95,6 +110,8 @@ def summarize(entries: Iterable[Mapping[str, Any]], now: datetime.datetime | Non
     for entry in entries:
         at = _parse_time(entry.get("at"))
         code = entry.get("code")
+        if entry.get("interrupted") is True:
+            continue
         if at is None or not isinstance(code, str) or not since <= at <= now:
             continue
         group = groups.get(code)
@@ -124,7 +141,10 @@ def _parse_line(line: str) -> dict[str, Any] | None:
     if (not isinstance(entry, dict) or not isinstance(entry.get("code"), str)
             or _parse_time(entry.get("at")) is None):
         return None
-    return {field: entry.get(field) for field in FIELDS}
+    parsed = {field: entry.get(field) for field in FIELDS}
+    if entry.get("interrupted") is True:
+        parsed["interrupted"] = True
+    return parsed
 
 
 def _parse_time(value: Any) -> datetime.datetime | None:
@@ -150,11 +170,19 @@ def _iso(moment: datetime.datetime) -> str:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path, wait: float = LOCK_WAIT_S) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
         if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # waits: a record takes milliseconds
+            give_up = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= give_up:
+                        raise HistoryBusy(f"{path} is held by another process") from None
+                    time.sleep(LOCK_POLL_S)
         yield
     finally:
         with suppress(OSError):

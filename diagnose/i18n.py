@@ -22,15 +22,6 @@ def N_(message: str) -> str:
     return message
 
 
-CHECK_NAMES = {
-    "route": N_("route"), "interfaces": N_("adapters"), "addressing": N_("address"),
-    "gateway": N_("gateway"), "dns": N_("DNS"), "internet": N_("internet"), "proxy": N_("proxy"),
-    "pppoe": N_("PPPoE"), "router": N_("router"), "line_quality": N_("line quality"),
-    "wifi": N_("Wi-Fi"), "path_mtu": N_("packet size"), "dns_hijack": N_("DNS rewriting"),
-    "ipv6": N_("IPv6"), "lookup": N_("name lookup"),
-    "firewall": N_("local firewall"), "paths": N_("traffic paths"),
-    "ip_settings": N_("IP settings"),
-}
 STATUS_NAMES = {"ok": N_("ok"), "problem": N_("problem"), "skipped": N_("skipped"),
                 "error": N_("error"), "timeout": N_("timeout")}
 CONFIDENCE_NAMES = {"high": N_("high"), "medium": N_("medium"), "low": N_("low")}
@@ -48,7 +39,17 @@ def t(lang: str, message: str, **values) -> str:
 
 
 def check_name(lang: str, check_id: str) -> str:
-    return t(lang, CHECK_NAMES.get(check_id, check_id))
+    """A check's name for people, as the check declares it (diagnose/checks)."""
+    name = __getattr__("CHECK_NAMES").get(check_id)
+    return t(lang, name) if name else check_id
+
+
+def __getattr__(name: str):
+    """CHECK_NAMES (check id -> name), derived from the checks' own declarations."""
+    if name == "CHECK_NAMES":
+        from .checks import BY_ID  # imported late: the checks themselves import this module
+        return {check: spec.name for check, spec in BY_ID.items() if spec.name}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def activate(lang: str) -> None:

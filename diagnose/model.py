@@ -5,6 +5,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from . import sides
+
 
 class Status(str, enum.Enum):
     OK = "ok"
@@ -14,11 +16,11 @@ class Status(str, enum.Enum):
     TIMEOUT = "timeout"
 
 
-SIDES = ("none", "user", "home", "account", "line", "isp", "unknown")
+SIDES = sides.NAMES
 SEVERITIES = ("fault", "warning", "info")
 CONFIDENCES = ("high", "medium", "low")
-# Sides that mean "call the operator": the ticket flag in the verdict.
-TICKET_SIDES = frozenset({"line", "isp"})
+# Sides that mean "the operator sends someone": the ticket flag in the verdict.
+TICKET_SIDES = frozenset(side.name for side in sides.ALL if side.ticket)
 
 
 @dataclass
@@ -36,7 +38,8 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """Declared up front by each check module."""
+    """Declared up front by each check module (its CHECK): the registry of checks is these
+    declarations, and display names, report order, digest slots and redaction derive from it."""
     id: str
     summary: str
     run: Callable[..., CheckResult]
@@ -47,6 +50,14 @@ class CheckSpec:
     # The facts it reports, as paths below its id; a path covers what lies under it (a list's items,
     # a nested mapping). Rules may name only these. None: not declared (nothing is checked).
     provides: tuple[str, ...] | None = None
+    # For people, short, marked N_() (translated where shown); the id when empty.
+    name: str = ""
+    # Place on the path from this computer outwards: reports list checks in this order (as far
+    # as their needs allow). Spaced by 10, so that a new check fits between two others.
+    position: int = 1000
+    # Its place in the phone digest (diagnose/digest.py): the next free slot, never changed or
+    # reused once released. None: not carried (the digest holds 16 checks at most).
+    digest_slot: int | None = None
 
 
 @dataclass

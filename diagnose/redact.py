@@ -51,6 +51,7 @@ very short secret (one letter) will maim every string it occurs in, keys include
 """
 from __future__ import annotations
 
+import functools
 import getpass
 import ipaddress
 import os
@@ -69,12 +70,20 @@ _GENERIC_NAMES = frozenset("""
     laptop computer localhost localdomain localhost.localdomain ubuntu debian fedora centos
     kali arch raspberrypi linux windows mint manjaro opensuse alpine android
 """.split())
-# Words of the report's own vocabulary (schema enums, check ids): a host or user so named is
-# left alone rather than breaking "side": "user" or "status": "ok".
-_REPORT_VOCABULARY = frozenset("""
-    none user home account line isp unknown ok problem skipped error timeout fault warning info
-    high medium low route interfaces addressing gateway dns internet proxy pppoe diagnose
-""".split())
+
+
+@functools.lru_cache(maxsize=1)
+def _report_vocabulary() -> frozenset[str]:
+    """Words of the report's own vocabulary (schema enums, check ids and their parts, the tool's
+    name): a host or user so named is left alone rather than breaking "side": "user" or
+    "id": "router" (a name matches up to an underscore: "path" would maim "path_mtu")."""
+    from .checks import BY_ID  # the registry of checks; imported late, it imports every check
+    from .model import CONFIDENCES, SEVERITIES, SIDES, Status
+    check_words = {word for check in BY_ID for word in (check, *check.split("_"))}
+    return frozenset({*SIDES, *(status.value for status in Status), *SEVERITIES, *CONFIDENCES,
+                      *check_words, "diagnose"})
+
+
 _MIN_NAME = 3
 _MIN_NAME_CJK = 2  # 张伟: a full name in two characters
 _HINT_MIN = 8   # a PPPoE name keeps a 3+2 character hint only when 3 or more stay hidden
@@ -148,7 +157,7 @@ def _identifying(name: str) -> bool:
     folded = name.strip().casefold()
     shortest = _MIN_NAME_CJK if _CJK_RE.search(folded) else _MIN_NAME
     return (len(folded) >= shortest and folded not in _GENERIC_NAMES
-            and folded not in _REPORT_VOCABULARY)
+            and folded not in _report_vocabulary())
 
 
 class _Redactor:

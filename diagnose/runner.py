@@ -39,47 +39,81 @@ def order(specs: Iterable[CheckSpec]) -> list[CheckSpec]:
     return done
 
 
+class RealTime:
+    """The runner's clock and threads. Tests pass a fake one, so they never sleep."""
+
+    @staticmethod
+    def now() -> float:
+        return time.monotonic()
+
+    @staticmethod
+    def wait(inbox: queue.SimpleQueue, seconds: float):
+        """The next item of inbox, or queue.Empty after `seconds`."""
+        return inbox.get(timeout=seconds)
+
+    @staticmethod
+    def spawn(name: str, target: Callable[[], None]) -> None:
+        threading.Thread(target=target, name=name, daemon=True).start()
+
+
+_INTERRUPT = object()   # put into the inbox by interrupt(): stop waiting at once
+
+
 class Runner:
-    """Each check runs in its own daemon thread, so a hung probe never holds the process."""
+    """Each check runs in its own daemon thread, so a hung probe never holds the process.
+
+    A result that comes after its check's deadline counts as a timeout. interrupt() (safe to call
+    from a signal handler) ends the run at once: every check without a result is marked so.
+    """
 
     def __init__(self, specs: Iterable[CheckSpec], make_context: Callable[..., Context],
-                 timeout: float, on_finish: Callable[[str, CheckResult], None] | None = None):
+                 timeout: float, on_finish: Callable[[str, CheckResult], None] | None = None,
+                 *, clock=RealTime):
         self.specs = order(specs)
         self.make_context = make_context
         self.timeout = timeout
         self.on_finish = on_finish or (lambda check_id, result: None)
+        self.clock = clock
         self.results: dict[str, CheckResult] = {}
+        self.interrupted = False
         self._started: dict[str, float] = {}
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()   # put() is reentrant: signal-safe
+
+    def interrupt(self) -> None:
+        """Stop the run now (called from a signal handler: only reentrant-safe steps)."""
+        self.interrupted = True
+        self._inbox.put(_INTERRUPT)
 
     def run(self) -> dict[str, CheckResult]:
-        overall = time.monotonic() + max(0.1, self.timeout - REPORT_RESERVE_S)
-        finished: queue.Queue = queue.Queue()
+        now = self.clock.now
+        overall = now() + max(0.1, self.timeout - REPORT_RESERVE_S)
         pending = list(self.specs)
         deadlines: dict[str, float] = {}
-        while pending or deadlines:
+        while (pending or deadlines) and not self.interrupted:
             for spec in [s for s in pending if all(n in self.results for n in s.needs)]:
                 pending.remove(spec)
-                deadline = min(overall, time.monotonic() + spec.timeout)
-                if not self._start(spec, deadline, finished):
-                    continue
-                deadlines[spec.id] = deadline
+                deadline = min(overall, now() + spec.timeout)
+                if self._start(spec, deadline):
+                    deadlines[spec.id] = deadline
             if not deadlines:
                 continue
-            wait = max(0.0, min(deadlines.values()) - time.monotonic())
             try:
-                check_id, result = finished.get(timeout=wait)
-                if check_id in deadlines:
-                    del deadlines[check_id]
-                    self._finish(check_id, result)
+                item = self.clock.wait(self._inbox, max(0.0, min(deadlines.values()) - now()))
             except queue.Empty:
-                now = time.monotonic()
-                for check_id in [c for c, d in deadlines.items() if d <= now]:
-                    del deadlines[check_id]
-                    spec_timeout = next(s.timeout for s in self.specs if s.id == check_id)
-                    why = (N_("overall deadline reached") if now >= overall
-                           else N_("no answer within {seconds} s"))
-                    self._finish(check_id, CheckResult(Status.TIMEOUT, reason=why,
-                                                       reason_args={"seconds": f"{spec_timeout:g}"}))
+                item = None
+            if item is _INTERRUPT:
+                break
+            if item is not None and item[0] in deadlines:
+                check_id, result = item
+                if now() <= deadlines.pop(check_id):
+                    self._finish(check_id, result)
+                else:
+                    self._finish(check_id, self._timeout(check_id, overall))
+            for check_id in [c for c, d in deadlines.items() if d <= now()]:
+                del deadlines[check_id]
+                self._finish(check_id, self._timeout(check_id, overall))
+        if self.interrupted:
+            self.partial(N_("interrupted"))
         return self.results
 
     def partial(self, why: str) -> dict[str, CheckResult]:
@@ -89,26 +123,31 @@ class Runner:
                 self._finish(spec.id, CheckResult(Status.SKIPPED, reason=why))
         return self.results
 
-    def _start(self, spec: CheckSpec, deadline: float, finished: queue.Queue) -> bool:
-        self._started[spec.id] = time.monotonic()
+    def _timeout(self, check_id: str, overall: float) -> CheckResult:
+        spec_timeout = next(s.timeout for s in self.specs if s.id == check_id)
+        why = (N_("overall deadline reached") if self.clock.now() >= overall
+               else N_("no answer within {seconds} s"))
+        return CheckResult(Status.TIMEOUT, reason=why, reason_args={"seconds": f"{spec_timeout:g}"})
+
+    def _start(self, spec: CheckSpec, deadline: float) -> bool:
+        self._started[spec.id] = self.clock.now()
         context = self.make_context(
             deadline=deadline, results={n: self.results[n] for n in spec.needs})
         if spec.privilege == "required" and not context.privileged:
             self._finish(spec.id, CheckResult(Status.SKIPPED, reason=N_("needs administrator rights")))
             return False
-        thread = threading.Thread(target=_call, args=(spec, context, finished),
-                                  name=f"check-{spec.id}", daemon=True)
-        thread.start()
+        self.clock.spawn(f"check-{spec.id}", lambda: _call(spec, context, self._inbox))
         return True
 
     def _finish(self, check_id: str, result: CheckResult) -> None:
-        started = self._started.get(check_id, time.monotonic())
-        result = dataclasses.replace(result, duration_ms=int((time.monotonic() - started) * 1000))
+        now = self.clock.now()
+        started = self._started.get(check_id, now)
+        result = dataclasses.replace(result, duration_ms=int((now - started) * 1000))
         self.results[check_id] = result
         self.on_finish(check_id, result)
 
 
-def _call(spec: CheckSpec, context: Context, finished: queue.Queue) -> None:
+def _call(spec: CheckSpec, context: Context, finished: queue.SimpleQueue) -> None:
     try:
         result = spec.run(context)
         if not isinstance(result, CheckResult):

@@ -63,4 +63,5 @@ def _dhcp_probe(ctx, interface: str, interfaces: dict) -> dict:
 CHECK = CheckSpec(id="addressing", summary="IP addresses on the primary adapter; DHCP", run=run,
                   needs=("interfaces",), timeout=2.5, privilege="optional",
                   provides=("interface", "ipv4", "ipv6", "has_ipv4", "apipa", "has_ipv6_global",
-                            "dhcp_probe"))
+                            "dhcp_probe"),
+                  name=N_("address"), position=30, digest_slot=2)

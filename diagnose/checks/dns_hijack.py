@@ -92,4 +92,5 @@ def run(ctx) -> CheckResult:
 CHECK = CheckSpec(id="dns_hijack", summary="DNS: answers invented for names that do not exist",
                   run=run, timeout=1.5,
                   provides=("name", "configured", "public", "queries", "configured_rewrites",
-                            "reference_nxdomain", "rewriting", "rewritten_to"))
+                            "reference_nxdomain", "rewriting", "rewritten_to"),
+                  name=N_("DNS rewriting"), position=100, digest_slot=12)

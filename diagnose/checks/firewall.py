@@ -98,4 +98,5 @@ def run(ctx) -> CheckResult:
 CHECK = CheckSpec(id="firewall", summary="This computer's own packet filter: refused sends, rule set",
                   run=run, needs=("route",), timeout=1.5, privilege="optional",
                   provides=("sends", "blocked", "blocked_to", "blocks_gateway", "all_blocked",
-                            "ruleset", "ruleset_drops"))
+                            "ruleset", "ruleset_drops"),
+                  name=N_("local firewall"), position=54, digest_slot=15)

@@ -49,4 +49,5 @@ def run(ctx) -> CheckResult:
 CHECK = CheckSpec(id="gateway", summary="Default gateway: neighbour, ping, TCP", run=run,
                   needs=("route",), timeout=2.5, privilege="optional",
                   provides=("address", "icmp", "tcp", "answers_ping", "answers_tcp", "reachable",
-                            "neighbour", "dns_port"))
+                            "neighbour", "dns_port"),
+                  name=N_("gateway"), position=50, digest_slot=3)

@@ -121,4 +121,5 @@ def run(ctx) -> CheckResult:
 CHECK = CheckSpec(id="interfaces", summary="Network adapters: kind, state, link", run=run,
                   needs=("route",), timeout=1.0,
                   provides=("interfaces", "physical_count", "primary", "primary_kind",
-                            "primary_admin_up", "primary_carrier", "primary_mac"))
+                            "primary_admin_up", "primary_carrier", "primary_mac"),
+                  name=N_("adapters"), position=10, digest_slot=1)

@@ -5,6 +5,7 @@ import errno
 import ipaddress
 import time
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import urlsplit, urlunsplit
 
 from ..i18n import N_
@@ -66,6 +67,30 @@ def _pinned_session(scheme: str, hostname: str):
     return session
 
 
+def _read_body(raw, limit: int, deadline: float) -> bytes:
+    """Up to limit bytes of an answer, by deadline at most: a server that trickles bytes resets
+    the socket's timeout with each one, so the total wait is counted here."""
+    import requests
+    body = b""
+    while len(body) < limit:
+        if time.monotonic() >= deadline:
+            raise requests.exceptions.ReadTimeout("the answer did not end in time")
+        chunk = raw.read1(limit - len(body), decode_content=False)
+        if not chunk:
+            break
+        body += chunk
+    return body
+
+
+def _result_by_deadline(ctx, future, url: str) -> dict:
+    """A URL's result, or "timeout" when its fetch is still hanging at the check's deadline."""
+    try:
+        return future.result(timeout=max(0.0, ctx.remaining() - 0.05))
+    except FutureTimeout:
+        return {"url": url, "outcome": "timeout", "status_code": None, "location": None,
+                "address": None, "ms": None}
+
+
 def fetch(ctx, url: str, resolvers: list[str]) -> dict:
     import requests
 
@@ -100,7 +125,7 @@ def fetch(ctx, url: str, resolvers: list[str]) -> dict:
     try:
         with session.get(target, headers={"Host": parts.netloc.rsplit("@", 1)[-1]},
                          allow_redirects=False, stream=True, timeout=waits) as reply:
-            body = reply.raw.read(MAX_BODY, decode_content=False) or b""
+            body = _read_body(reply.raw, MAX_BODY, started + ctx.budget(FETCH_WAIT_S))
             location = reply.headers.get("Location")
             result.update(status_code=reply.status_code, location=location[:300] if location else None,
                           outcome=classify(reply.status_code, location, len(body)))
@@ -123,13 +148,18 @@ def fetch(ctx, url: str, resolvers: list[str]) -> dict:
 def run(ctx) -> CheckResult:
     probes = ctx.profile["probes"]
     resolvers = resolvconf.configured(ctx)["servers"][:3]
-    with ThreadPoolExecutor(max_workers=len(probes["connectivity_urls"]) + len(probes["ping_targets"])) as pool:
+    # Not `with`: its exit would wait for a fetch that still hangs (a trickling server).
+    pool = ThreadPoolExecutor(max_workers=len(probes["connectivity_urls"]) + len(probes["ping_targets"]))
+    try:
         urls = [pool.submit(fetch, ctx, url, resolvers) for url in probes["connectivity_urls"]]
         targets = [pool.submit(reach.host_answers, target, TARGET_PORTS, privileged=ctx.privileged,
                                run=ctx.run, timeout=ctx.budget(reach.ECHO_WAIT_S))
                    for target in probes["ping_targets"]]
-        urls = [future.result() for future in urls]
+        urls = [_result_by_deadline(ctx, future, url)
+                for future, url in zip(urls, probes["connectivity_urls"])]
         targets = [future.result() for future in targets]
+    finally:
+        pool.shutdown(wait=False)
     portal = next((u for u in urls if u["outcome"] == "portal"), None)
     facts = {
         "urls": urls,
@@ -149,4 +179,5 @@ def run(ctx) -> CheckResult:
 CHECK = CheckSpec(id="internet", summary="HTTP connectivity and reachability beyond the home",
                   run=run, timeout=4.0, privilege="optional",
                   provides=("urls", "online", "portal", "portal_location",
-                            "name_resolution_failed", "targets", "any_target_reachable"))
+                            "name_resolution_failed", "targets", "any_target_reachable"),
+                  name=N_("internet"), position=110, digest_slot=5)

@@ -178,4 +178,5 @@ CHECK = CheckSpec(id="ip_settings", summary="This computer's own IP settings aga
                   provides=("interface", "address", "prefixlen", "network", "gateway",
                             "gateway_in_subnet", "dns_outside_subnet", "origin", "valid_lft",
                             "gateway_arp", "dhcp_probe", "offer_server", "offered",
-                            "offer_outside_subnet", "router_elsewhere"))
+                            "offer_outside_subnet", "router_elsewhere"),
+                  name=N_("IP settings"), position=52, digest_slot=17)

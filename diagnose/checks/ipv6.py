@@ -109,4 +109,5 @@ def run(ctx) -> CheckResult:
 CHECK = CheckSpec(id="ipv6", summary="IPv6: global address, default route, and whether it answers",
                   run=run, needs=("route", "addressing"), timeout=1.5,
                   provides=("interface", "addresses", "has_global_unicast", "has_default",
-                            "lookups", "targets", "connects", "any_answered"))
+                            "lookups", "targets", "connects", "any_answered"),
+                  name=N_("IPv6"), position=130, digest_slot=13)

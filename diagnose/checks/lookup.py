@@ -186,4 +186,5 @@ CHECK = CheckSpec(id="lookup", summary="Names as applications resolve them: host
                   provides=("names", "hosts_file", "nsswitch_hosts", "nsswitch_error", "resolves",
                             "all_fail", "definitive", "differs", "differing", "differing_addresses",
                             "differs_unreachable", "hosts_override", "hosts_override_names",
-                            "hosts_override_lines"))
+                            "hosts_override_lines"),
+                  name=N_("name lookup"), position=105, digest_slot=14)

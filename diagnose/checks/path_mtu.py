@@ -28,7 +28,6 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
-import re
 import select
 import socket
 import struct
@@ -39,6 +38,7 @@ from typing import Any
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net.probe_series import echo_request
+from ..net.reach import read_ping
 
 # Total IPv4 packet sizes, largest first: Ethernet 1500; PPPoE 1492; PPPoE over a tunnel or VLAN
 # 1480..1460; common tunnel MTUs; the IPv6 minimum 1280; and 576, which every IPv4 host accepts.
@@ -55,13 +55,6 @@ SO_EE_ORIGIN_ICMP = 2
 ICMP_ECHO_REPLY, ICMP_DEST_UNREACH, ICMP_ECHO = 0, 3, 8
 ICMP_FRAG_NEEDED = 4
 
-_PING_RECEIVED = re.compile(r"(\d+) (?:packets )?received")
-_PING_SENT = re.compile(r"(\d+) packets transmitted")
-_PING_FRAG = re.compile(r"frag(?:mentation)? needed.*?mtu\s*=\s*(\d+)", re.I)
-_PING_LOCAL = re.compile(r"message too long,\s*mtu\s*=\s*(\d+)", re.I)
-_PING_UNREACH = re.compile(r"unreachable", re.I)
-_PING_RTT = re.compile(r"time=(\d+(?:\.\d+)?)\s*ms")
-_PING_DENIED = re.compile(r"operation not permitted|permission denied|socket:", re.I)
 
 
 class _Probe:
@@ -226,26 +219,21 @@ def socket_probe(target: str, sizes: tuple[int, ...], *, raw: bool, window: floa
 
 def parse_ping(size: int, done) -> dict | None:
     """One `ping -M do -s N` run; None when ping may not send ICMP here."""
-    out = (done.stdout or "") + "\n" + (done.stderr or "")
-    received = _PING_RECEIVED.search(out)
-    if received and int(received.group(1)) > 0:
-        rtt = _PING_RTT.search(out)
-        sent = _PING_SENT.search(out)
+    seen = read_ping(done.stdout, done.stderr)
+    if seen.received:
         # echoes lost on the way: as a resend in the socket probes (both are 1 or 2)
-        tries = 2 if sent and int(sent.group(1)) > int(received.group(1)) else 1
-        return {"size": size, "outcome": "reply", "rtt_ms": float(rtt.group(1)) if rtt else None,
-                "tries": tries}
-    frag = _PING_FRAG.search(out)
-    if frag:
-        return {"size": size, "outcome": "frag_needed", "mtu": int(frag.group(1)), "router": None}
-    local = _PING_LOCAL.search(out)
-    if local:
-        return {"size": size, "outcome": "too_big_local", "mtu": int(local.group(1))}
-    if received is None and _PING_DENIED.search(done.stderr or ""):
+        tries = 2 if seen.sent and seen.sent > seen.received else 1
+        return {"size": size, "outcome": "reply", "rtt_ms": seen.first_rtt_ms, "tries": tries}
+    if seen.frag_needed_mtu is not None:
+        return {"size": size, "outcome": "frag_needed", "mtu": seen.frag_needed_mtu,
+                "router": None}
+    if seen.local_mtu is not None:
+        return {"size": size, "outcome": "too_big_local", "mtu": seen.local_mtu}
+    if seen.received is None and seen.denied:
         return None
-    if _PING_UNREACH.search(out):
+    if seen.unreachable:
         return {"size": size, "outcome": "unreachable", "router": None}
-    if received is None:
+    if seen.received is None:
         return {"size": size, "outcome": "error", "error": (done.stderr or "").strip()[:200] or None}
     return {"size": size, "outcome": "no_reply"}
 
@@ -331,4 +319,5 @@ CHECK = CheckSpec(id="path_mtu", summary="Path MTU: do full-size packets cross t
                   needs=("route",), timeout=1.5, privilege="optional",
                   provides=("target", "method", "sizes", "probes", "largest_answered",
                             "smallest_answered", "silent_sizes", "silent_above",
-                            "frag_needed_mtu", "loss_seen"))
+                            "frag_needed_mtu", "loss_seen"),
+                  name=N_("packet size"), position=120, digest_slot=11)

@@ -156,4 +156,5 @@ CHECK = CheckSpec(id="paths", summary="The route, adapter and source the kernel 
                   run=run, needs=("route",), timeout=1.0,
                   provides=("targets", "split_default", "tunnel_adapters", "ip_tool", "paths", "unrouted",
                             "tunnel_devices", "beyond_devices", "beyond_via_tunnel",
-                            "beyond_off_default", "policy_rules", "default_route_count"))
+                            "beyond_off_default", "policy_rules", "default_route_count"),
+                  name=N_("traffic paths"), position=56, digest_slot=16)

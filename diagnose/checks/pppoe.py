@@ -1,5 +1,6 @@
 """pppoe: is this PC the PPPoE dialer, is a session up, how did its last dial-up end, does the
-line answer (as administrator), and with --pppoe-login: does a test login with its account work?
+line answer (as administrator), and with --pppoe-login: how far does a test login with its account
+get? Observations only: rules/access-line.yaml derives the stage, the Windows error and the verdict.
 
 Without --pppoe-login no password is ever read: from the dialer's configuration only the lines
 naming a plugin, an interface, a service, an access concentrator, a log file and the user name
@@ -41,49 +42,11 @@ PID_DIRS = ("/run", "/var/run")
 LOGIN_WARNING = ("A test login with your broadband account opens a second session: the operator "
                  "may refuse it while another device (such as the router) is online with the "
                  "same account. The test session is closed again at once.")
-# The number Windows shows for the same observation: what subscribers and hotlines know.
-WINDOWS_ERRORS = {
-    "adapter_missing": 814,   # the underlying Ethernet connection was not found
-    "adapter_disabled": 769,  # the destination is not reachable (adapter disabled)
-    "no_pado": 678,           # the remote computer did not respond (815 on Vista, 651 later)
-    "pads_timeout": 815,      # the remote server is not responding
-    "pads_error": 651,        # the modem (or other connecting device) has reported an error
-    "lcp_timeout": 718,       # PPP timeout
-    "auth_timeout": 718,
-    "ipcp_timeout": 718,
-    "auth_refused": 691,      # access denied: user name or password, or the account
-    "ipcp_failed": 720,       # no PPP control protocols configured (no address)
-    "lcp_failed": 734,        # the PPP link control protocol was terminated
-    "terminated": 734,
-}
-# Outcomes of a dial-up attempt (the log's or the test login's) that explain a missing session.
-FAILED = {"no_pado", "pads_error", "pads_timeout", "lcp_timeout", "lcp_failed",
-          "auth_unsupported", "auth_refused", "auth_timeout", "ipcp_timeout", "ipcp_failed",
-          "terminated"}
-REFUSED = {"pads_error", "auth_refused"}
-NO_ANSWER = {"no_pado", "pads_timeout", "lcp_timeout", "auth_timeout", "ipcp_timeout"}
-LOGIN_STAGE = {"connected": "login_ok", **{outcome: outcome for outcome in FAILED}}
-
 R_NO_SESSION = N_("this PC dials PPPoE but no session is up")
-R_ADAPTER_MISSING = N_("the dial-up's adapter {interface} is missing (Windows error {code})")
-R_ADAPTER_DISABLED = N_("the dial-up's adapter {interface} is disabled (Windows error {code})")
-R_NO_PADO = N_("no access server answers on {interface} (Windows error {code})")
-R_LOG = {
-    "refused": N_("the dialer's last attempt was refused at {step}: {server_message} "
-                  "(Windows error {code})"),
-    "no_answer": N_("the dialer's last attempt got no answer at {step} (Windows error {code})"),
-    "stopped": N_("the dialer's last attempt stopped at {step} (Windows error {code})"),
-}
-R_LOGIN = {
-    "refused": N_("test login refused at {step}: {server_message} (Windows error {code}); a second "
-                  "session may be refused while another device is online with this account"),
-    "no_answer": N_("test login got no answer at {step} (Windows error {code}); a second "
-                    "session may be refused while another device is online with this account"),
-    "stopped": N_("test login stopped at {step} (Windows error {code}); a second session may "
-                  "be refused while another device is online with this account"),
-    "ok": N_("test login worked (address {address}) and was closed again; a second session may "
-             "be refused while another device is online with this account"),
-}
+R_LAST_ATTEMPT = N_("this PC dials PPPoE but no session is up; the dialer's last attempt ended "
+                    "with {outcome} at {step}: {server_message}")
+R_LOGIN_RAN = N_("a test login ran and ended with {outcome} at {step}: {server_message}; a second "
+                 "session may be refused while another device is online with this account")
 _PLUGIN = re.compile(r"^plugin\s+\S*pppoe\S*\.so\b(.*)$")
 _VLAN_NAME = re.compile(r"^(?P<parent>[^.\s]+)\.(?P<id>\d{1,4})$")
 
@@ -334,7 +297,6 @@ def run(ctx) -> CheckResult:
     facts["access_concentrator"] = next(
         (ac["name"] for ac in facts["discovery"].get("acs", []) if ac.get("name")), None)
     facts["login"] = _login(ctx, facts, dialer, account, by_name)
-    facts.update(derive_stage(facts))
     secrets = tuple(s for s in (account.nm_password, ctx.options.get("pppoe_password")) if s)
     facts = scrub_tree(facts, account.user, secrets)
     # The account name may also turn up in other checks' facts (a portal URL naming it).
@@ -415,63 +377,20 @@ def _login(ctx, facts: dict, dialer: dict | None, account: _Account, by_name: di
     return ppp_secrets.scrub_tree(result, creds.user, [creds.pap, creds.chap])
 
 
-def derive_stage(facts: dict) -> dict:
-    """Where the dial-up stops, from the strongest evidence: the session, the dialer's adapter,
-    live discovery, the test login, the dialer's log, then the discovery's PADO.
-
-    Returns {stage, stage_source, step, server_message, address, windows_error}: the number
-    Windows would show for the same observation.
-    """
-    stage = source = step = message = address = None
-    dialer = facts.get("dialer") or {}
-    discovery = facts.get("discovery", {}).get("outcome")
-    login, log = facts.get("login") or {}, facts.get("log") or {}
-    if facts.get("session_up"):
-        stage, source = "up", "interfaces"
-    elif not facts.get("is_dialer"):
-        pass
-    elif dialer.get("interface") and dialer.get("present") is False:
-        stage, source = "adapter_missing", "interfaces"
-    elif dialer.get("interface") and dialer.get("admin_up") is False:
-        stage, source = "adapter_disabled", "interfaces"
-    elif discovery == "no_pado":
-        stage, source, step = "no_pado", "discovery", "PADI"
-    elif login.get("outcome") in LOGIN_STAGE:
-        stage, source = LOGIN_STAGE[login["outcome"]], "login"
-        step, message = login.get("step"), login.get("message")
-        address = (login.get("ipcp") or {}).get("address")
-    elif log.get("outcome") in FAILED and not (discovery == "pado" and log["outcome"] == "no_pado"):
-        stage, source, step, message = log["outcome"], "log", log.get("step"), log.get("message")
-        if stage == "terminated":   # pppd keeps the peer's reason apart: "... by peer (REASON)"
-            message = message or log.get("terminate_reason")
-    elif discovery == "pado":
-        stage, source = "pado", "discovery"
-    return {"stage": stage, "stage_source": source, "step": step, "server_message": message,
-            "address": address, "windows_error": WINDOWS_ERRORS.get(stage)}
-
-
 def _result(facts: dict) -> CheckResult:
-    stage, source = facts["stage"], facts["stage_source"]
-    args = {"interface": (facts.get("dialer") or {}).get("interface")
-            or facts["discovery"].get("interface") or "?",
-            "code": facts["windows_error"] or "—", "step": facts["step"] or "—",
-            "server_message": facts["server_message"] or "—", "address": facts["address"] or "?"}
-    kind = "refused" if stage in REFUSED else "no_answer" if stage in NO_ANSWER else "stopped"
-    if stage == "adapter_missing":
-        return CheckResult(Status.PROBLEM, facts, R_ADAPTER_MISSING, reason_args=args)
-    if stage == "adapter_disabled":
-        return CheckResult(Status.PROBLEM, facts, R_ADAPTER_DISABLED, reason_args=args)
-    if stage == "no_pado" and source == "discovery":
-        args["interface"] = facts["discovery"].get("interface") or args["interface"]
-        return CheckResult(Status.PROBLEM, facts, R_NO_PADO, reason_args=args)
-    if source == "login":
-        return CheckResult(Status.PROBLEM, facts,
-                           R_LOGIN["ok"] if stage == "login_ok" else R_LOGIN[kind],
-                           reason_args=args)
-    if source == "log":
-        return CheckResult(Status.PROBLEM, facts, R_LOG[kind], reason_args=args)
+    """What was seen, never what it means: rules/access-line.yaml weighs it (pppoe.stage)."""
+    login, log = facts["login"], facts.get("log") or {}
+
+    def seen(attempt: dict) -> dict:   # the server's own words stay on the PPPoE line
+        return {"outcome": attempt["outcome"], "step": attempt.get("step") or "—",
+                "server_message": attempt.get("message") or attempt.get("terminate_reason")
+                or "—"}
+    if login.get("outcome") not in (None, "not_run"):
+        return CheckResult(Status.OK, facts, R_LOGIN_RAN, reason_args=seen(login))
     if facts["is_dialer"] and not facts["session_up"]:
-        return CheckResult(Status.PROBLEM, facts, R_NO_SESSION)
+        if log.get("outcome"):
+            return CheckResult(Status.OK, facts, R_LAST_ATTEMPT, reason_args=seen(log))
+        return CheckResult(Status.OK, facts, R_NO_SESSION)
     return CheckResult(Status.OK, facts)
 
 
@@ -481,5 +400,5 @@ CHECK = CheckSpec(id="pppoe", summary="PPPoE dialer, session, dialer log, line d
                   timeout=BASE_BUDGET_S + 0.1 + LOGIN_BUDGET_S, privilege="optional",
                   provides=("is_dialer", "peers", "networkmanager", "ppp_interfaces", "processes",
                             "session_up", "dialer", "sessions", "log", "discovery",
-                            "access_concentrator", "login", "stage", "stage_source", "step",
-                            "windows_error", "server_message"))
+                            "access_concentrator", "login"),
+                  name=N_("PPPoE"), position=80, digest_slot=7)

@@ -184,4 +184,5 @@ CHECK = CheckSpec(id="router", summary="The home router's own word over UPnP IGD
                   provides=("found", "address", "is_gateway", "gateway_ssdp", "devices",
                             "ignored", "location", "description", "connections", "service",
                             "connection_status", "connected", "last_connection_error", "uptime_s",
-                            "external_ip", "external_ip_kind", "physical_link_status", "link"))
+                            "external_ip", "external_ip_kind", "physical_link_status", "link"),
+                  name=N_("router"), position=70, digest_slot=8)

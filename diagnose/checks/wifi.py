@@ -138,4 +138,5 @@ def run(ctx) -> CheckResult:
 CHECK = CheckSpec(id="wifi", summary="Wi-Fi: signal strength and link quality", run=run,
                   needs=("interfaces",), timeout=1.5,
                   provides=("wifi_adapters", "adapters", "primary", "primary_is_wifi",
-                            "connected", "signal_dbm", "link_quality_pct", "tx_bitrate_mbps"))
+                            "connected", "signal_dbm", "link_quality_pct", "tx_bitrate_mbps"),
+                  name=N_("Wi-Fi"), position=20, digest_slot=10)

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..i18n import N_, t
+from .. import sides
+from ..i18n import t
 from ..model import CheckResult, Finding, Verdict
+from . import derive
 from .conditions import MISSING, evaluate, lookup
 from .pack import PLACEHOLDER, Rule
 
@@ -24,6 +26,8 @@ def fill(text: str, results: Mapping[str, CheckResult]) -> str:
 
 def judge(rules: list[Rule], results: Mapping[str, CheckResult], *, privileged: bool, lang: str,
           isp: Mapping[str, Any]) -> tuple[list[Finding], Verdict]:
+    """Findings and the verdict; `rules` is a pack.RulePack, whose derived facts come first."""
+    results = derive.apply(getattr(rules, "derivations", ()), results)
     matched: list[tuple[Rule, dict]] = []
     for rule in rules:
         seen: dict[str, Any] = {}
@@ -71,11 +75,10 @@ def _verdict(chosen, faults, results, privileged: bool, lang: str, isp) -> Verdi
     if not privileged and verdict.side != "none":
         verdict.confidence = _LOWER[verdict.confidence]
         verdict.advice.append(t(lang, "Run diagnose again as administrator (sudo) for a sharper answer."))
-    if verdict.side in ("account", "line", "isp"):
+    call = sides.BY_NAME[verdict.side].call_operator
+    if call:
         who = isp.get("name") or t(lang, "your operator")
         if isp.get("hotline"):
             who = f"{who} ({isp['hotline']})"
-        call = (N_("Call {isp} about your account and read out the code {code}.")
-                if verdict.side == "account" else N_("Call {isp} and read out the code {code}."))
         verdict.advice.append(t(lang, call, isp=who, code=verdict.code))
     return verdict

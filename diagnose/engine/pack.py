@@ -6,18 +6,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import yamlfile
+from .. import sides, yamlfile
 from ..errors import ConfigError
 from ..model import CONFIDENCES, SEVERITIES, SIDES
 from ..i18n import N_
 from .conditions import ConditionError, KnownChecks, Node, parse, provided
+from .derive import Derivation, DeriveError, parse_entry, with_derived
 
 LANGS = ("en", "zh_CN")
 RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 # Side letter and two digits; no 0/O or 1/I, so a code read aloud cannot be misheard.
-CODE = re.compile(r"^[NUHALSX][2-9]{2}$")
-SIDE_LETTER = {"none": "N", "user": "U", "home": "H", "account": "A", "line": "L", "isp": "S",
-               "unknown": "X"}
+CODE = re.compile(f"^{sides.CODE_PATTERN}$")
+SIDE_LETTER = {side.name: side.letter for side in sides.ALL}
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*(?:\.[A-Za-z0-9_]+)+)\}")
 _KEYS = {"id", "code", "side", "severity", "layer", "confidence", "verdict_only", "when", "title",
          "advice", "doc", "evidence"}
@@ -49,11 +49,21 @@ def default_dir() -> Path:
     return installed if installed.is_dir() else package.parent / "rules"
 
 
-def load(path: str | Path | None, known_checks: KnownChecks) -> list[Rule]:
+class RulePack(list):
+    """The rules (a list, in file order) and the pack's derived facts (`derivations`, applied
+    in file order before any rule is evaluated: diagnose/engine/derive.py)."""
+
+    def __init__(self, rules=(), derivations=()):
+        super().__init__(rules)
+        self.derivations: list[Derivation] = list(derivations)
+
+
+def load(path: str | Path | None, known_checks: KnownChecks) -> RulePack:
     """All rules from a directory of *.yaml files (sorted by name) or from one file.
 
     known_checks: the check ids, or {check id: the facts it provides} (checks.PROVIDES) to refuse
-    rules naming a fact that no check produces."""
+    rules naming a fact that no check produces. The pack's derivations are read first (from
+    every file), so that rules anywhere may name the facts they derive."""
     path = Path(path) if path is not None else default_dir()
     if path.is_dir():
         files = sorted(path.glob("*.yaml"))
@@ -63,11 +73,16 @@ def load(path: str | Path | None, known_checks: KnownChecks) -> list[Rule]:
         files = [path]
     else:
         raise ConfigError(N_("rule file or directory not found"), path=str(path))
-    rules: list[Rule] = []
+    documents = [(file, *_document(file)) for file in files]
+    rules = RulePack(derivations=[
+        _derivation(item, index, str(file), lines, known_checks)
+        for file, data, lines in documents for index, item in enumerate(data) if _derives(item)])
+    known = with_derived(known_checks, rules.derivations)
     seen_ids: dict[str, str] = {}
     seen_codes: dict[str, str] = {}
-    for file in files:
-        for rule in load_file(file, known_checks):
+    for file, data, lines in documents:
+        for rule in (_rule(item, index, str(file), lines, known)
+                     for index, item in enumerate(data) if not _derives(item)):
             for kind, seen, value in (("id", seen_ids, rule.id), ("code", seen_codes, rule.code)):
                 if value in seen:
                     raise ConfigError(f"{kind} '{value}' is already used in {seen[value]}",
@@ -78,11 +93,29 @@ def load(path: str | Path | None, known_checks: KnownChecks) -> list[Rule]:
     return rules
 
 
-def load_file(file: Path, known_checks: KnownChecks) -> list[Rule]:
+def load_file(file: Path, known_checks: KnownChecks) -> RulePack:
+    return load(file, known_checks)
+
+
+def _document(file: Path):
     data, lines = yamlfile.read(str(file))
     if not isinstance(data, list):
         raise ConfigError(N_("a rule file is a list of rules"), path=str(file), line=1)
-    return [_rule(item, index, str(file), lines, known_checks) for index, item in enumerate(data)]
+    return data, lines
+
+
+def _derives(item: Any) -> bool:
+    return isinstance(item, dict) and "derive" in item
+
+
+def _derivation(raw: dict, index: int, file: str, lines, known_checks) -> Derivation:
+    line = yamlfile.line_of(lines, (index,))
+    try:
+        return parse_entry(raw, known_checks, source=f"{file}:{line}")
+    except DeriveError as exc:
+        at = yamlfile.line_of(lines, (index, *exc.where)) if exc.where else line
+        raise ConfigError(f"derive {raw.get('derive')}: {exc}", path=file, line=at,
+                          key=".".join(map(str, exc.where)) or None) from None
 
 
 def _rule(raw: Any, index: int, file: str, lines, known_checks: KnownChecks) -> Rule:

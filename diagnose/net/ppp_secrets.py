@@ -149,3 +149,41 @@ def scrub_tree(value: Any, user: str | None, secrets: Iterable[str | None] = ())
     if isinstance(value, (list, tuple)):
         return type(value)(scrub_tree(v, user, secrets) for v in value)
     return value
+
+
+DIALER_CONFIG_DIRS = ("/etc/ppp/peers", "/etc/NetworkManager/system-connections")
+
+
+def dialer_accounts(root: str = "/") -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(account names, passwords) of every PPPoE dialer configured on this machine: the `user`
+    of each pppd peers file, the [pppoe] username (and password) of each NetworkManager keyfile.
+
+    Redaction learns them before any check runs, so an account name is hidden wherever it turns
+    up (a portal URL) even when the pppoe check is skipped or times out. Secrets files are not
+    read. Only regular files, each read no further than MAX_SECRETS_BYTES."""
+    import os
+    import stat
+    users: list[str] = []
+    passwords: list[str] = []
+    for folder in DIALER_CONFIG_DIRS:
+        directory = os.path.join(root, folder.lstrip("/"))
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(directory, name)
+            try:
+                if not stat.S_ISREG(os.stat(path).st_mode):
+                    continue        # a FIFO or device must not hang the run
+                with open(path, "rb") as handle:
+                    text = handle.read(MAX_SECRETS_BYTES).decode("utf-8", "replace")
+            except OSError:
+                continue
+            if folder.endswith("peers"):
+                found, password = peers_user(text), None
+            else:
+                found, password = networkmanager_account(text)
+            users += [found] if found else []
+            passwords += [password] if password else []
+    return tuple(dict.fromkeys(users)), tuple(dict.fromkeys(passwords))

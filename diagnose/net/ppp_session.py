@@ -1,57 +1,40 @@
 """PPPoE test login in user space: PADI/PADO, PADR/PADS, LCP, PAP or CHAP-MD5, IPCP, then PADT.
 
-Only for --pppoe-login (RFC 2516, 1661, 1334, 1994, 1332, 1877). The kernel's PPP is not used
-(it may not even exist): frames go through two packet sockets bound to the PPPoE ethertypes.
-Every received frame is untrusted: parsed by hand with bounds checks; anything malformed, from
-another MAC or for another session is dropped, and the answers we send are capped.
-
-Once a PADS gave us a session id the PADT is never skipped: the session is registered in
-_OPEN until its PADT is out. The normal path sends it in `finally`; when the process ends first
-(Ctrl-C in the main thread while this runs in a check's daemon thread, or the runner's deadline)
-the atexit hook close_all() sends it.
+Only for --pppoe-login. The kernel's PPP is not used (it may not even exist): frames
+(diagnose/net/ppp_frames.py) go through two packet sockets bound to the PPPoE ethertypes, and
+anything from another MAC or for another session is dropped. Every request is resent by one
+mechanism, Retransmit. Once a PADS gave a session id the PADT is never skipped
+(diagnose/net/ppp_close.py). Time and waiting come from a Clock, which tests replace so that a
+timeout costs them nothing.
 
 scapy is imported lazily (only the packet socket, through l2.open_socket).
 """
 from __future__ import annotations
 
-import atexit
-import hashlib
-import ipaddress
-import itertools
 import os
 import select
 import struct
 import threading
 import time
-from typing import Callable, Iterator
+import itertools
+from typing import Iterator
 
+from . import ppp_close
 from .l2 import describe_error, drain, ethernet_hwaddr, is_unicast_mac, open_socket, parse_mac, \
-    set_send_timeout, ETH_HLEN
+    set_send_timeout
+from .ppp_frames import (
+    CHAP_CHALLENGE, CHAP_FAILURE, CHAP_SUCCESS, CODE_REJ, CONF_ACK, CONF_NAK, CONF_REJ, CONF_REQ,
+    CONTROL, DISCARD_REQ, ECHO_REPLY, ECHO_REQ, ETH_P_PPP_SES, LCP_MAX_CODE, MAX_MRU, MAX_TEXT,
+    MIN_MRU, OPT_DNS1, OPT_DNS2, OPT_IP, OPT_MAGIC, OPT_MRU, OUR_MRU, PAP_ACK, PAP_NAK, PROTO_CHAP,
+    PROTO_IPCP, PROTO_LCP, PROTO_PAP, PROTO_REJ, TERM_ACK, TERM_REQ, build_cp, build_options,
+    build_padr, build_padt, build_ppp, chap_md5, chap_response, ipv4, lcp_answer, pap_message,
+    pap_request, parse_chap_challenge, parse_cp, parse_options, parse_pads, parse_padt, parse_ppp,
+)
 from .ppp_secrets import scrub_tree
 from .pppoe_discovery import (
-    ETH_MIN_FRAME, ETH_P_PPP_DISC, HOST_UNIQ_LEN, PPPOE_HLEN, PPPOE_VER_TYPE,
-    TAG_AC_COOKIE, TAG_HOST_UNIQ, TAG_RELAY_SESSION_ID, TAG_SERVICE_NAME, build_padi, clean_text,
-    error_tags, parse_discovery, parse_pado, plan_windows,
+    ETH_P_PPP_DISC, HOST_UNIQ_LEN, build_padi, clean_text, parse_pado, plan_windows,
 )
 
-ETH_P_PPP_SES = 0x8864
-CODE_SESSION, CODE_PADR, CODE_PADS, CODE_PADT = 0x00, 0x19, 0x65, 0xA7
-
-PROTO_LCP, PROTO_PAP, PROTO_CHAP, PROTO_IPCP = 0xC021, 0xC023, 0xC223, 0x8021
-CONTROL = (PROTO_LCP, PROTO_PAP, PROTO_CHAP, PROTO_IPCP)
-CONF_REQ, CONF_ACK, CONF_NAK, CONF_REJ, TERM_REQ, TERM_ACK, CODE_REJ, PROTO_REJ = range(1, 9)
-ECHO_REQ, ECHO_REPLY, DISCARD_REQ = 9, 10, 11
-LCP_MAX_CODE = 11
-OPT_MRU, OPT_AUTH, OPT_MAGIC = 1, 3, 5
-CHAP_MD5 = 5
-OPT_IP, OPT_DNS1, OPT_DNS2 = 3, 129, 131
-PAP_REQ, PAP_ACK, PAP_NAK = 1, 2, 3
-CHAP_CHALLENGE, CHAP_RESPONSE, CHAP_SUCCESS, CHAP_FAILURE = 1, 2, 3, 4
-
-OUR_MRU = 1492   # 1500 minus the PPPoE and PPP headers (RFC 2516 section 7)
-MIN_MRU = 64     # a peer asking for less could not even receive an LCP packet
-MAX_MRU = 1500   # what an Ethernet frame carries without RFC 4638
-MAX_TEXT = 120   # characters kept from a server's message
 MAX_PENDING = 8  # packets kept for a later stage (a CHAP challenge that overtakes the LCP Ack)
 MAX_REPLIES = 48  # answers we send per login (Acks, Echo-Replies, Rejects): never a flood amplifier
 MAX_ROUNDS = 6   # Configure-Nak/Reject rounds and CHAP challenges before we give up
@@ -74,6 +57,48 @@ PADT_SEND_TIMEOUT_S = 0.2
 CLOSED_POLL_S = 0.1      # how soon a login notices that close_all() (atexit) took its session
 
 
+
+class Clock:
+    """Time, and waiting for frames: the real ones. A test passes its own (a time that moves
+    only while the login waits), so a stage's timeout is tested without sleeping through it."""
+
+    monotonic = staticmethod(time.monotonic)
+
+    @staticmethod
+    def wait(fds: list, timeout: float) -> list:
+        """The fds that became readable within timeout seconds."""
+        return select.select(fds, [], [], timeout)[0]
+
+
+class Retransmit:
+    """The restart timer of one request (RFC 1661 section 4.6), the one way every stage resends:
+    send, listen for the first window, send again, ..., until the windows are used up; the stage
+    times out at `deadline`. A Nak or Reject that changes the request asks for it at once."""
+
+    def __init__(self, clock, windows: list[float], deadline: float):
+        self.clock, self.windows, self.deadline = clock, list(windows), deadline
+        self.sent = 0
+        self.next_at = clock.monotonic()
+
+    def due(self) -> bool:
+        """Time to (re)send the request."""
+        return self.sent < len(self.windows) and self.clock.monotonic() >= self.next_at
+
+    def sending(self) -> None:
+        self.next_at = self.clock.monotonic() + self.windows[self.sent]
+        self.sent += 1
+
+    def resend_now(self) -> None:
+        self.next_at = self.clock.monotonic()
+
+    def expired(self) -> bool:
+        return self.clock.monotonic() >= self.deadline
+
+    def until(self) -> float:
+        """Listen until then, and decide again: the next resend, else the deadline."""
+        return min(self.deadline, self.next_at) if self.sent < len(self.windows) else self.deadline
+
+
 class Stop(Exception):
     """The login ended here: outcome, the step it ended at, the server's message if any."""
 
@@ -82,231 +107,6 @@ class Stop(Exception):
         self.outcome, self.step, self.message = outcome, step, message
 
 
-# ---------------------------------------------------------------- the PADT registry
-
-_OPEN_LOCK = threading.Lock()
-_OPEN: dict[int, tuple[Callable[[], None], threading.Event]] = {}
-_KEYS = itertools.count(1)
-
-
-def _register(send_padt: Callable[[], None], closed: threading.Event) -> int:
-    key = next(_KEYS)
-    with _OPEN_LOCK:
-        _OPEN[key] = (send_padt, closed)
-    return key
-
-
-def _release(key: int) -> bool:
-    """Send this session's PADT unless close_all() already did. True when sent here."""
-    with _OPEN_LOCK:
-        entry = _OPEN.pop(key, None)
-        if entry is None:
-            return False
-        entry[1].set()
-        _quietly(entry[0])
-        return True
-
-
-def close_all() -> int:
-    """Send the PADT of every session still open (atexit; also safe to call by hand)."""
-    with _OPEN_LOCK:
-        entries = list(_OPEN.values())
-        _OPEN.clear()
-        for send_padt, closed in entries:
-            closed.set()          # the login thread sends nothing more
-            _quietly(send_padt)
-    return len(entries)
-
-
-def open_sessions() -> int:
-    with _OPEN_LOCK:
-        return len(_OPEN)
-
-
-def _quietly(call: Callable[[], None]) -> None:
-    try:
-        call()
-    except Exception:  # noqa: BLE001 - best effort at exit; the AC times the session out anyway
-        pass
-
-
-atexit.register(close_all)
-
-
-# ---------------------------------------------------------------- frames (pure)
-
-def tag(tag_type: int, value: bytes) -> bytes:
-    return struct.pack("!HH", tag_type, len(value)) + value
-
-
-def pppoe_frame(dst: bytes, src: bytes, ethertype: int, code: int, session: int,
-                payload: bytes) -> bytes:
-    header = dst + src + struct.pack("!HBBHH", ethertype, PPPOE_VER_TYPE, code, session,
-                                     len(payload))
-    return (header + payload).ljust(ETH_MIN_FRAME, b"\x00")
-
-
-def build_padr(src: bytes, dst: bytes, host_uniq: bytes, service: bytes,
-               cookie: bytes | None = None, relay: bytes | None = None) -> bytes:
-    tags = tag(TAG_SERVICE_NAME, service) + tag(TAG_HOST_UNIQ, host_uniq)
-    if cookie is not None:
-        tags += tag(TAG_AC_COOKIE, cookie)
-    if relay is not None:
-        tags += tag(TAG_RELAY_SESSION_ID, relay)
-    return pppoe_frame(dst, src, ETH_P_PPP_DISC, CODE_PADR, 0, tags)
-
-
-def build_padt(src: bytes, dst: bytes, session: int, host_uniq: bytes | None = None) -> bytes:
-    tags = tag(TAG_HOST_UNIQ, host_uniq) if host_uniq else b""
-    return pppoe_frame(dst, src, ETH_P_PPP_DISC, CODE_PADT, session, tags)
-
-
-def parse_pads(frame: bytes, host_uniq: bytes, ac_mac: bytes) -> dict | None:
-    """The chosen AC's PADS for our Host-Uniq -> {session, errors, service}, else None.
-
-    A PADS without Host-Uniq is accepted from the chosen AC (some omit it); one with another
-    Host-Uniq answers someone else. Session 0 or an error tag means the AC refused.
-    """
-    found = parse_discovery(frame)
-    if found is None or found["code"] != CODE_PADS or found["src"] != ac_mac:
-        return None
-    tags = found["tags"]
-    uniq = next((v for t, v in tags if t == TAG_HOST_UNIQ), None)
-    if uniq is not None and uniq != host_uniq:
-        return None
-    service = next((v for t, v in tags if t == TAG_SERVICE_NAME), b"")
-    return {"session": found["session"], "errors": error_tags(tags),
-            "service": clean_text(service)}
-
-
-def parse_padt(frame: bytes, ac_mac: bytes, session: int) -> dict | None:
-    found = parse_discovery(frame)
-    if (found is None or found["code"] != CODE_PADT or found["src"] != ac_mac
-            or found["session"] != session):
-        return None
-    return {"errors": error_tags(found["tags"])}
-
-
-def build_ppp(src: bytes, dst: bytes, session: int, proto: int, payload: bytes) -> bytes:
-    return pppoe_frame(dst, src, ETH_P_PPP_SES, CODE_SESSION, session,
-                       struct.pack("!H", proto) + payload)
-
-
-def parse_ppp(frame: bytes, ac_mac: bytes, session: int) -> tuple[int, bytes] | None:
-    """A session frame of ours from the AC -> (PPP protocol, payload), else None."""
-    try:
-        frame = bytes(frame)
-        if len(frame) < ETH_HLEN + PPPOE_HLEN + 2 or frame[6:12] != ac_mac:
-            return None
-        ethertype, ver_type, code, sid, length = struct.unpack_from("!HBBHH", frame, 12)
-        start = ETH_HLEN + PPPOE_HLEN
-        if (ethertype != ETH_P_PPP_SES or ver_type != PPPOE_VER_TYPE or code != CODE_SESSION
-                or sid != session or length < 2 or start + length > len(frame)):
-            return None
-        (proto,) = struct.unpack_from("!H", frame, start)
-        return proto, frame[start + 2:start + length]
-    except Exception:  # untrusted input
-        return None
-
-
-def build_cp(code: int, ident: int, data: bytes = b"") -> bytes:
-    return struct.pack("!BBH", code, ident & 0xFF, 4 + len(data)) + data
-
-
-def parse_cp(payload: bytes) -> tuple[int, int, bytes] | None:
-    """A control packet (LCP, IPCP, PAP, CHAP) -> (code, id, data); padding after it ignored."""
-    if len(payload) < 4:
-        return None
-    code, ident, length = struct.unpack_from("!BBH", payload)
-    if length < 4 or length > len(payload):
-        return None
-    return code, ident, payload[4:length]
-
-
-def build_options(options: list[tuple[int, bytes]]) -> bytes:
-    return b"".join(bytes([kind, 2 + len(value)]) + value for kind, value in options)
-
-
-def parse_options(data: bytes) -> list[tuple[int, bytes]] | None:
-    options, pos = [], 0
-    while pos < len(data):
-        if len(data) - pos < 2:
-            return None
-        kind, length = data[pos], data[pos + 1]
-        if length < 2 or pos + length > len(data):
-            return None
-        options.append((kind, data[pos + 2:pos + length]))
-        pos += length
-    return options
-
-
-def lcp_answer(options: list[tuple[int, bytes]], our_magic: int) -> tuple[int, bytes, dict]:
-    """Our answer to the AC's LCP Configure-Request: (code, data, what it asked for).
-
-    We accept MRU, Magic-Number and PAP or CHAP-MD5; we suggest CHAP-MD5 instead of other
-    authentication (EAP, MS-CHAP); everything else (ACCM, PFC, ACFC, quality, callback...)
-    is rejected: RFC 2516 forbids some of it over PPPoE and we need none of it.
-    """
-    reject, nak, asked = [], [], {}
-    for kind, value in options:
-        if kind == OPT_MRU and len(value) == 2:
-            mru = struct.unpack("!H", value)[0]
-            asked["mru"] = mru
-            if mru < MIN_MRU:
-                nak.append((OPT_MRU, struct.pack("!H", OUR_MRU)))
-        elif kind == OPT_AUTH and len(value) >= 2:
-            proto = struct.unpack_from("!H", value)[0]
-            if proto == PROTO_PAP and len(value) == 2:
-                asked["auth"] = "pap"
-            elif proto == PROTO_CHAP and value[2:] == bytes([CHAP_MD5]):
-                asked["auth"] = "chap-md5"
-            else:
-                asked["auth"] = "unsupported:%04x%s" % (proto, value[2:3].hex())
-                nak.append((OPT_AUTH, struct.pack("!H", PROTO_CHAP) + bytes([CHAP_MD5])))
-        elif kind == OPT_MAGIC and len(value) == 4:
-            magic = struct.unpack("!I", value)[0]
-            if magic and magic == our_magic:
-                asked["looped_back"] = True   # our own request came back: a looped line
-        else:
-            reject.append((kind, value))
-    if reject:
-        return CONF_REJ, build_options(reject), asked
-    if nak:
-        return CONF_NAK, build_options(nak), asked
-    return CONF_ACK, build_options(options), asked
-
-
-def pap_request(ident: int, user: bytes, password: bytes) -> bytes:
-    if len(user) > 255 or len(password) > 255:
-        raise ValueError("user name or password longer than 255 bytes")  # names neither
-    return build_cp(PAP_REQ, ident, bytes([len(user)]) + user + bytes([len(password)]) + password)
-
-
-def pap_message(data: bytes) -> str:
-    """The message of a PAP Ack/Nak (a length byte, then text); bounded by the packet."""
-    if not data:
-        return ""
-    return clean_text(data[1:1 + data[0]], MAX_TEXT)
-
-
-def parse_chap_challenge(data: bytes) -> tuple[bytes, str] | None:
-    if not data or data[0] < 1 or 1 + data[0] > len(data):
-        return None
-    size = data[0]
-    return data[1:1 + size], clean_text(data[1 + size:])
-
-
-def chap_md5(ident: int, secret: bytes, challenge: bytes) -> bytes:
-    """RFC 1994: MD5(identifier, secret, challenge)."""
-    return hashlib.md5(bytes([ident & 0xFF]) + secret + challenge).digest()
-
-
-def chap_response(ident: int, digest: bytes, name: bytes) -> bytes:
-    return build_cp(CHAP_RESPONSE, ident, bytes([len(digest)]) + digest + name)
-
-
-def ipv4(value: bytes) -> str | None:
-    return str(ipaddress.IPv4Address(value)) if len(value) == 4 else None
 
 
 # ---------------------------------------------------------------- the login
@@ -315,8 +115,9 @@ class _Login:
     """One test session. Not reusable; run() raises Stop with the outcome, close() always runs."""
 
     def __init__(self, iface: str, mac: bytes, creds, stop_at: float, service: bytes,
-                 ac_name: str | None, result: dict):
+                 ac_name: str | None, result: dict, clock: Clock):
         self.iface, self.mac, self.creds, self.stop_at = iface, mac, creds, stop_at
+        self.clock = clock
         self.service, self.ac_name, self.r = service, ac_name, result
         self.host_uniq = os.urandom(HOST_UNIQ_LEN)
         self.magic = struct.unpack("!I", os.urandom(4))[0] or 1
@@ -339,7 +140,7 @@ class _Login:
     def _send(self, sock, frame: bytes) -> None:
         if self.closed.is_set():
             raise Stop("interrupted", self.step)
-        set_send_timeout(sock.ins, max(0.05, self.stop_at - time.monotonic()))
+        set_send_timeout(sock.ins, max(0.05, self.stop_at - self.clock.monotonic()))
         sock.send(frame)
 
     def _send_ppp(self, proto: int, payload: bytes, *, reply: bool = False) -> None:
@@ -355,10 +156,10 @@ class _Login:
         while True:
             if self.closed.is_set():
                 raise Stop("interrupted", self.step)
-            wait = min(until, self.stop_at) - time.monotonic()
+            wait = min(until, self.stop_at) - self.clock.monotonic()
             if wait <= 0:
                 return
-            ready, _, _ = select.select(fds, [], [], min(wait, CLOSED_POLL_S))
+            ready = self.clock.wait(fds, min(wait, CLOSED_POLL_S))
             for fd in ready:
                 for data, _ in drain(fd):
                     yield fd is self.disc.ins, data
@@ -436,7 +237,15 @@ class _Login:
                 self.pending.append(packet)
 
     def _stage_deadline(self, seconds: float) -> float:
-        return min(self.stop_at, time.monotonic() + seconds)
+        return min(self.stop_at, self.clock.monotonic() + seconds)
+
+    def _timer(self, windows: list[float]) -> Retransmit:
+        """The restart timer of a stage whose requests wait `windows`, inside the budget."""
+        return Retransmit(self.clock, windows, self._stage_deadline(sum(windows)))
+
+    def _planned(self, first: float, attempts: int) -> list[float]:
+        """Discovery's windows: first, x1.5, ..., shrunk to fit what is left of the budget."""
+        return plan_windows(first, attempts, max(0.05, self.stop_at - self.clock.monotonic()))
 
     # -- stages
 
@@ -452,11 +261,12 @@ class _Login:
 
     def _discover(self) -> None:
         self.step = "PADI"
-        windows = plan_windows(PADO_WAIT_S, PADI_ATTEMPTS,
-                               max(0.05, self.stop_at - time.monotonic()))
-        for window in windows:
-            self._send(self.disc, build_padi(self.mac, self.host_uniq, self.service))
-            for is_disc, frame in self._frames(time.monotonic() + window):
+        timer = self._timer(self._planned(PADO_WAIT_S, PADI_ATTEMPTS))
+        while not timer.expired():
+            if timer.due():
+                timer.sending()
+                self._send(self.disc, build_padi(self.mac, self.host_uniq, self.service))
+            for is_disc, frame in self._frames(timer.until()):
                 info = parse_pado(frame, self.host_uniq) if is_disc else None
                 if info is None or (self.ac_name and info["name"] != self.ac_name):
                     continue
@@ -471,11 +281,12 @@ class _Login:
         self.step = "PADR"
         padr = build_padr(self.mac, self.ac_mac, self.host_uniq, self.service,
                           self.pado["cookie"], self.pado["relay_id"])
-        windows = plan_windows(PADR_WAIT_S, PADR_ATTEMPTS,
-                               max(0.05, self.stop_at - time.monotonic()))
-        for window in windows:
-            self._send(self.disc, padr)
-            for is_disc, frame in self._frames(time.monotonic() + window):
+        timer = self._timer(self._planned(PADR_WAIT_S, PADR_ATTEMPTS))
+        while not timer.expired():
+            if timer.due():
+                timer.sending()
+                self._send(self.disc, padr)
+            for is_disc, frame in self._frames(timer.until()):
                 pads = parse_pads(frame, self.host_uniq, self.ac_mac) if is_disc else None
                 if pads is None:
                     continue
@@ -485,13 +296,13 @@ class _Login:
                     if pads["session"]:   # an AC that named a session anyway gets its PADT
                         self.session = self.r["session_id"] = pads["session"]
                         padt = build_padt(self.mac, self.ac_mac, self.session, self.host_uniq)
-                        self.key = _register(lambda: self._padt(padt), self.closed)
+                        self.key = ppp_close.register(lambda: self._padt(padt), self.closed)
                     text = f"{error['tag'] or 'no session id'}: {error['message']}"
                     raise Stop("pads_error", "PADS", text.rstrip(": "))
                 self.session = pads["session"]
                 self.r["session_id"] = self.session
                 padt = build_padt(self.mac, self.ac_mac, self.session, self.host_uniq)
-                self.key = _register(lambda: self._padt(padt), self.closed)
+                self.key = ppp_close.register(lambda: self._padt(padt), self.closed)
                 return
         raise Stop("pads_timeout", "PADR")
 
@@ -504,22 +315,20 @@ class _Login:
         self.step = "LCP"
         lcp = self.r["lcp"]
         ours = [(OPT_MRU, struct.pack("!H", OUR_MRU)), (OPT_MAGIC, struct.pack("!I", self.magic))]
-        deadline = self._stage_deadline(RESTART_S * MAX_REQUESTS)
+        timer = self._timer([RESTART_S] * MAX_REQUESTS)
         acked = peer_acked = False
-        sent = rounds = 0
-        req_id, next_send = None, time.monotonic()
+        rounds = 0
+        req_id = None
         lcp.update(requests_sent=0, received=0)
         while not (acked and peer_acked):
-            now = time.monotonic()
-            if now >= deadline:
+            if timer.expired():
                 raise Stop("lcp_timeout", "LCP")
-            if not acked and now >= next_send and sent < MAX_REQUESTS:
+            if not acked and timer.due():
                 req_id = self._next_id()
+                timer.sending()
                 self._send_ppp(PROTO_LCP, build_cp(CONF_REQ, req_id, build_options(ours)))
-                sent += 1
-                lcp["requests_sent"] = sent
-                next_send = now + RESTART_S
-            until = deadline if acked or sent >= MAX_REQUESTS else min(deadline, next_send)
+                lcp["requests_sent"] = timer.sent
+            until = timer.deadline if acked else timer.until()
             for _, code, ident, data in self._packets(until, (PROTO_LCP,)):
                 lcp["received"] += 1
                 if code == CONF_REQ:
@@ -540,12 +349,12 @@ class _Login:
                     options = parse_options(data) or []
                     rounds += 1
                     ours = self._adjust(ours, options, code)
-                    next_send = time.monotonic()
+                    timer.resend_now()
                 if rounds > MAX_ROUNDS:
                     if str(lcp.get("auth", "")).startswith("unsupported"):
                         raise Stop("auth_unsupported", "LCP", lcp["auth"])
                     raise Stop("lcp_failed", "LCP", "no agreement on the link options")
-                if acked and peer_acked or (not acked and time.monotonic() >= next_send):
+                if acked and peer_acked or (not acked and timer.due()):
                     break
         self.lcp_open = True
         lcp["opened"] = True
@@ -583,18 +392,16 @@ class _Login:
 
     def _pap(self, user: bytes, password: bytes) -> None:
         self.step = "PAP"
-        deadline = self._stage_deadline(RESTART_S * MAX_REQUESTS)
+        timer = self._timer([RESTART_S] * MAX_REQUESTS)
         ident = self._next_id()
         request = pap_request(ident, user, password)
-        sent, next_send = 0, time.monotonic()
         while True:
-            now = time.monotonic()
-            if now >= deadline:
+            if timer.expired():
                 raise Stop("auth_timeout", "PAP")
-            if now >= next_send and sent < MAX_REQUESTS:
+            if timer.due():
+                timer.sending()
                 self._send_ppp(PROTO_PAP, request)
-                sent, next_send = sent + 1, now + RESTART_S
-            for _, code, rid, data in self._packets(min(deadline, next_send), (PROTO_PAP,)):
+            for _, code, rid, data in self._packets(timer.until(), (PROTO_PAP,)):
                 if rid != ident or code not in (PAP_ACK, PAP_NAK):
                     continue
                 message = pap_message(data) or None
@@ -609,7 +416,7 @@ class _Login:
         deadline = self._stage_deadline(CHAP_WAIT_S)
         answered: set[int] = set()
         while True:
-            if time.monotonic() >= deadline:
+            if self.clock.monotonic() >= deadline:
                 raise Stop("auth_timeout", "CHAP")
             for _, code, ident, data in self._packets(deadline, (PROTO_CHAP,)):
                 if code == CHAP_CHALLENGE:
@@ -631,24 +438,24 @@ class _Login:
         self.step = "IPCP"
         want = [(OPT_IP, bytes(4)), (OPT_DNS1, bytes(4)), (OPT_DNS2, bytes(4))]
         ipcp = self.r["ipcp"] = {"address": None, "peer": None, "dns": []}
-        deadline = self._stage_deadline(RESTART_S * MAX_REQUESTS)
+        timer = self._timer([RESTART_S] * MAX_REQUESTS)
         acked_at = None
         peer_done = False
-        sent = rounds = 0
-        req_id, next_send = None, time.monotonic()
+        rounds = 0
+        req_id = None
         while True:
-            now = time.monotonic()
-            if acked_at is not None and (peer_done or now >= min(deadline,
+            now = self.clock.monotonic()
+            if acked_at is not None and (peer_done or now >= min(timer.deadline,
                                                                  acked_at + IPCP_PEER_GRACE_S)):
                 return  # we have an address; the AC's own request is not needed for that
-            if now >= deadline:
+            if timer.expired():
                 raise Stop("ipcp_timeout", "IPCP")
-            if acked_at is None and now >= next_send and sent < MAX_REQUESTS:
+            if acked_at is None and timer.due():
                 req_id = self._next_id()
+                timer.sending()
                 self._send_ppp(PROTO_IPCP, build_cp(CONF_REQ, req_id, build_options(want)))
-                sent, next_send = sent + 1, now + RESTART_S
-            until = (min(deadline, acked_at + IPCP_PEER_GRACE_S) if acked_at is not None
-                     else min(deadline, next_send) if sent < MAX_REQUESTS else deadline)
+            until = (min(timer.deadline, acked_at + IPCP_PEER_GRACE_S) if acked_at is not None
+                     else timer.until())
             for _, code, ident, data in self._packets(until, (PROTO_IPCP,)):
                 options = parse_options(data) if code in (CONF_REQ, CONF_ACK, CONF_NAK,
                                                           CONF_REJ) else []
@@ -677,7 +484,7 @@ class _Login:
                     ipcp["address"] = ipv4(got[OPT_IP])
                     ipcp["dns"] = [ipv4(got[k]) for k in (OPT_DNS1, OPT_DNS2)
                                    if got.get(k, bytes(4)) != bytes(4)]
-                    acked_at = time.monotonic()
+                    acked_at = self.clock.monotonic()
                 elif code == CONF_NAK:
                     current = dict(want)
                     for kind, value in options:
@@ -685,17 +492,17 @@ class _Login:
                             current[kind] = value
                     want = [(k, current[k]) for k, _ in want]
                     rounds += 1
-                    next_send = time.monotonic()
+                    timer.resend_now()
                 elif code == CONF_REJ:
                     rejected = {kind for kind, _ in options}
                     if OPT_IP in rejected:
                         raise Stop("ipcp_failed", "IPCP", "address option rejected")
                     want = [(k, v) for k, v in want if k not in rejected]
                     rounds += 1
-                    next_send = time.monotonic()
+                    timer.resend_now()
                 if rounds > MAX_ROUNDS:
                     raise Stop("ipcp_failed", "IPCP", "no agreement on the address")
-                if acked_at is not None or time.monotonic() >= next_send:
+                if acked_at is not None or timer.due():
                     break   # the loop's top decides again (done, resend, or a shorter wait)
 
     # -- the end
@@ -709,7 +516,7 @@ class _Login:
             pass
         finally:
             if self.key is not None:
-                _release(self.key)
+                ppp_close.release(self.key)
             for sock in (self.disc, self.ses):
                 if sock is not None:
                     try:
@@ -720,10 +527,10 @@ class _Login:
     def _terminate(self) -> None:
         self.step = "close"
         ident = self._next_id()
-        self.stop_at = time.monotonic() + TERMINATE_WAIT_S  # inside CLOSE_RESERVE_S
+        self.stop_at = self.clock.monotonic() + TERMINATE_WAIT_S  # inside CLOSE_RESERVE_S
         self._send_ppp(PROTO_LCP, build_cp(TERM_REQ, ident, TERMINATE_TEXT))
         try:
-            for _, code, rid, _ in self._packets(time.monotonic() + TERMINATE_WAIT_S, (PROTO_LCP,)):
+            for _, code, rid, _ in self._packets(self.stop_at, (PROTO_LCP,)):
                 if code == TERM_ACK and rid == ident:
                     self.r["terminate_acked"] = True
                     return
@@ -732,7 +539,7 @@ class _Login:
 
 
 def login(iface: str, *, creds, budget: float, src_mac: str | None = None, service: str = "",
-          ac_name: str | None = None) -> dict:
+          ac_name: str | None = None, clock: Clock | None = None) -> dict:
     """One test login on iface; never raises (except KeyboardInterrupt/SystemExit, after the PADT).
 
     budget: seconds for everything, the orderly close included. Returns {"outcome":
@@ -742,7 +549,8 @@ def login(iface: str, *, creds, budget: float, src_mac: str | None = None, servi
     "ipcp", "padt_sent", "elapsed_ms", "error"}, with both halves of the account scrubbed from
     every string.
     """
-    started = time.monotonic()
+    clock = clock or Clock()
+    started = clock.monotonic()
     result: dict = {"outcome": "error", "step": None, "message": None, "ac": None,
                     "session_id": None, "pads_error": None, "lcp": {}, "auth": None,
                     "ipcp": None, "padt_sent": False, "elapsed_ms": 0, "error": None}
@@ -764,7 +572,7 @@ def login(iface: str, *, creds, budget: float, src_mac: str | None = None, servi
                 result["error"] = "invalid src_mac"
                 raise Stop("error")
         session = _Login(iface, mac, creds, started + budget - CLOSE_RESERVE_S,
-                         (service or "").encode("utf-8")[:255], ac_name, result)
+                         (service or "").encode("utf-8")[:255], ac_name, result, clock)
         session.run()
     except Stop as stop:
         result.update(outcome=stop.outcome, step=stop.step, message=stop.message)
@@ -774,5 +582,5 @@ def login(iface: str, *, creds, budget: float, src_mac: str | None = None, servi
     finally:
         if session is not None:
             session.close()
-        result["elapsed_ms"] = int((time.monotonic() - started) * 1000)
+        result["elapsed_ms"] = int((clock.monotonic() - started) * 1000)
     return scrub_tree(result, user, secrets)

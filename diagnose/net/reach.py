@@ -6,6 +6,7 @@ import re
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Callable
 
 # An echo round trip inside a home or to a nearby operator host takes well under this.
@@ -13,7 +14,41 @@ ECHO_WAIT_S = 1.0
 ECHO_INTERVAL_S = 0.2   # the smallest interval iputils allows an ordinary user
 
 _PING_RECEIVED = re.compile(r"(\d+) (?:packets )?received")
-_PING_RTT = re.compile(r"= [\d.]+/([\d.]+)/")
+_PING_SENT = re.compile(r"(\d+) packets transmitted")
+_PING_AVG_RTT = re.compile(r"= [\d.]+/([\d.]+)/")
+_PING_RTT = re.compile(r"time=(\d+(?:\.\d+)?)\s*ms")
+_PING_FRAG = re.compile(r"frag(?:mentation)? needed.*?mtu\s*=\s*(\d+)", re.I)
+_PING_LOCAL = re.compile(r"message too long,\s*mtu\s*=\s*(\d+)", re.I)
+_PING_UNREACH = re.compile(r"unreachable", re.I)
+_PING_DENIED = re.compile(r"operation not permitted|permission|socket:", re.I)
+
+
+@dataclass(frozen=True)
+class PingOutput:
+    """What the system ping (iputils, busybox) printed; None where it did not say."""
+    sent: int | None
+    received: int | None          # None: no summary line, ping did not really run
+    avg_rtt_ms: float | None      # from the summary line
+    first_rtt_ms: float | None    # from the first reply line
+    frag_needed_mtu: int | None   # a router's "Frag needed and DF set (mtu = N)"
+    local_mtu: int | None         # "local error: message too long, mtu=N": the kernel refused
+    unreachable: bool
+    denied: bool                  # not allowed to send ICMP here (stderr)
+
+
+def read_ping(stdout: str | None, stderr: str | None) -> PingOutput:
+    """The one reader of ping's output, for every check that falls back to the system ping."""
+    out = f"{stdout or ''}\n{stderr or ''}"
+
+    def number(pattern, kind):
+        found = pattern.search(out)
+        return kind(found.group(1)) if found else None
+    return PingOutput(sent=number(_PING_SENT, int), received=number(_PING_RECEIVED, int),
+                      avg_rtt_ms=number(_PING_AVG_RTT, float),
+                      first_rtt_ms=number(_PING_RTT, float),
+                      frag_needed_mtu=number(_PING_FRAG, int), local_mtu=number(_PING_LOCAL, int),
+                      unreachable=bool(_PING_UNREACH.search(out)),
+                      denied=bool(_PING_DENIED.search(stderr or "")))
 
 
 def icmp_echo(address: str, *, count: int = 2, timeout: float = ECHO_WAIT_S, privileged: bool,
@@ -62,16 +97,15 @@ def _system_ping(address: str, count: int, timeout: float, run) -> dict[str, Any
                 address], count * ECHO_INTERVAL_S + wait + 0.5)
     if done is None:
         return None
-    received = _PING_RECEIVED.search(done.stdout or "")
-    if received is None:
-        if "permission" in (done.stderr or "").lower() or "operation not permitted" in (done.stderr or "").lower():
+    seen = read_ping(done.stdout, done.stderr)
+    if seen.received is None:
+        if seen.denied:
             return None
         return {"answered": False, "method": "ping", "sent": count, "received": 0, "rtt_ms": None,
                 "error": (done.stderr or "").strip()[:200] or None}
-    rtt = _PING_RTT.search(done.stdout)
-    got = int(received.group(1))
+    got = seen.received
     return {"answered": got > 0, "method": "ping", "sent": count, "received": got,
-            "rtt_ms": float(rtt.group(1)) if rtt and got else None, "error": None}
+            "rtt_ms": seen.avg_rtt_ms if got else None, "error": None}
 
 
 def tcp_connect(address: str, port: int, timeout: float) -> dict[str, Any]:

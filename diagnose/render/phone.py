@@ -4,24 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..engine.pack import PLACEHOLDER
-from ..i18n import CONFIDENCE_NAMES, STATUS_NAMES, N_, check_name, t
-from ..model import TICKET_SIDES
+from .. import sides
+from ..i18n import CONFIDENCE_NAMES, STATUS_NAMES, check_name, t
 
-SIDE_NAMES = {
-    "none": N_("no fault"), "user": N_("this computer or its settings"),
-    "home": N_("home wiring and equipment"), "account": N_("the service account"),
-    "line": N_("the access line"), "isp": N_("the operator's services"), "unknown": N_("unknown"),
-}
+SIDE_NAMES = {side.name: side.means for side in sides.ALL}
 
 
 def _ticket(lang: str, side: str) -> str:
-    if side in TICKET_SIDES:
-        return t(lang, "Open a ticket: the fault is outside the home.")
-    if side == "account":
-        return t(lang, "No technician: pass the subscriber to the account desk.")
-    if side in ("user", "home"):
-        return t(lang, "No ticket: guide the subscriber through the advice.")
-    return t(lang, "No ticket yet: ask for the JSON report (diagnose --json).")
+    return t(lang, sides.BY_NAME[side].hotline_action)
 
 
 def _generic(text: str) -> str:

@@ -46,4 +46,11 @@ def render(rules) -> str:
                    f"- **确认方法：** {rule.doc['zh_CN']['confirm']}\n"
                    f"- **建议操作：** {''.join(rule.advice['zh_CN'])}\n\n"
                    f"```yaml\n{condition}\n```\n")
+    for derivation in getattr(rules, "derivations", ()):
+        facts = ", ".join(f"`{derivation.check}.{fact}`" for fact in derivation.facts)
+        out.append(f"\n## Derived: {facts}\n\n"
+                   f"Concluded by the rule pack from what the `{derivation.check}` check observed, "
+                   f"before any rule is evaluated ({derivation.source.rsplit('/', 1)[-1]}); the "
+                   f"first case that holds sets them, the others stay null.\n\n"
+                   f"{derivation.doc}\n")
     return "".join(out)

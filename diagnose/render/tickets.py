@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from .. import sides
 from ..i18n import N_, t
 
-SIDE_WORDS = {"user": N_("this computer"), "home": N_("home equipment"), "account": N_("account"),
-              "line": N_("line fault"), "isp": N_("operator's service"), "unknown": N_("no clear cause"),
-              "none": N_("no fault")}
+SIDE_WORDS = {side.name: side.history_word for side in sides.ALL}
 
 
 def submitted(results: Iterable[Any], messages: dict[str, str], lang: str) -> str:

@@ -43,7 +43,15 @@ def run_login(lab, *extra, unprivileged=False):
 
 
 def pppoe_facts(report):
+    """What the pppoe check saw."""
     return next(c for c in report["checks"] if c["id"] == "pppoe")["facts"]
+
+
+def judged(report):
+    """What the rules concluded about the dial-up (stage, windows_error, ...): the verdict's
+    evidence, by pppoe fact."""
+    return {path.split(".", 1)[1]: value for path, value in report["verdict"]["evidence"].items()
+            if path.startswith("pppoe.")}
 
 
 def assert_every_session_closed(lab):
@@ -87,7 +95,7 @@ def test_login_accepted_then_padt(pppoe_lab, auth):
     assert login["budget_s"] > 3 and "second session" in login["warning"]
     # The line and the account work: this PC just has no session up.
     assert (report["verdict"]["code"], done.returncode) == ("U26", 3)
-    assert facts["stage"] == "login_ok" and facts["stage_source"] == "login"
+    assert judged(report)["stage"] == "login_ok" and judged(report)["stage_source"] == "login"
     events = assert_every_session_closed(pppoe_lab)
     assert [e["event"] for e in events].count("pads") == 1
     assert any(e["event"] == "lcp_terminate" for e in events)   # an orderly close before the PADT
@@ -104,7 +112,8 @@ def test_login_refused_names_the_account_and_the_message(pppoe_lab, auth):
     assert (verdict_report["verdict"]["side"], verdict_report["verdict"]["code"],
             done.returncode) == ("account", "A32", 4)
     assert facts["login"]["outcome"] == "auth_refused"
-    assert facts["server_message"] == REFUSAL and facts["windows_error"] == 691
+    assert judged(verdict_report)["server_message"] == REFUSAL
+    assert judged(verdict_report)["windows_error"] == 691
     assert "691" in verdict_report["verdict"]["title"]
     evidence = json.dumps(verdict_report["verdict"]["evidence"])
     assert "691" in evidence and REFUSAL in evidence
@@ -130,7 +139,7 @@ def test_wrong_password_is_refused_by_the_ac(pppoe_lab):
     done, report, _ = run_login(pppoe_lab)
     facts = pppoe_facts(report)
     assert (report["verdict"]["code"], facts["login"]["outcome"]) == ("A32", "auth_refused")
-    assert facts["server_message"] == "E=691 R=0 Authentication failed"
+    assert judged(report)["server_message"] == "E=691 R=0 Authentication failed"
     assert any(e["event"] == "pap" and not e["ok"] and e["user_ok"]
                for e in pppoe_lab.ppp_ac_events())
     assert_every_session_closed(pppoe_lab)
@@ -144,8 +153,8 @@ def test_pads_error_is_the_line(pppoe_lab):
     assert (report["verdict"]["side"], report["verdict"]["code"], done.returncode) == (
         "line", "L32", 4)
     assert facts["login"]["outcome"] == "pads_error"
-    assert facts["server_message"] == "AC-System-Error: Too many sessions for this account"
-    assert facts["windows_error"] == 651 and "651" in report["verdict"]["title"]
+    assert judged(report)["server_message"] == "AC-System-Error: Too many sessions for this account"
+    assert judged(report)["windows_error"] == 651 and "651" in report["verdict"]["title"]
     # The AC refused in its PADS (session id 0): it opened no session, so there is none to close.
     events = assert_every_session_closed(pppoe_lab)
     assert not any(e["event"] == "pads" for e in events)
@@ -160,8 +169,8 @@ def test_lcp_timeout_is_the_line_and_still_sends_padt(pppoe_lab):
     facts = pppoe_facts(report)
     assert (report["verdict"]["side"], report["verdict"]["code"], done.returncode) == (
         "line", "L33", 4)
-    assert facts["login"]["outcome"] == "lcp_timeout" and facts["step"] == "LCP"
-    assert facts["windows_error"] == 718 and "718" in report["verdict"]["title"]
+    assert facts["login"]["outcome"] == "lcp_timeout" and judged(report)["step"] == "LCP"
+    assert judged(report)["windows_error"] == 718 and "718" in report["verdict"]["title"]
     assert facts["login"]["padt_sent"]
     assert_every_session_closed(pppoe_lab)
     assert elapsed < DEADLINE_S, elapsed
@@ -224,8 +233,9 @@ def test_dialer_log_is_read_and_judged(pppoe_lab):
     report = validate(json.loads(done.stdout))
     facts = pppoe_facts(report)
     assert (report["verdict"]["code"], done.returncode) == ("A32", 4)
-    assert facts["stage_source"] == "log" and facts["log"]["source"] == "/etc/ppp/pppd.log"
-    assert facts["log"]["outcome"] == "auth_refused" and facts["step"] == "PAP"
-    assert facts["server_message"].startswith(REFUSAL + " for lab")   # the user only as a hint
+    assert judged(report)["stage_source"] == "log"
+    assert facts["log"]["source"] == "/etc/ppp/pppd.log"
+    assert facts["log"]["outcome"] == "auth_refused" and judged(report)["step"] == "PAP"
+    assert judged(report)["server_message"].startswith(REFUSAL + " for lab")   # user: a hint
     assert_no_canary(pppoe_lab, done)
     assert Path(pppoe_lab.netns_etc("pc") / "ppp" / "pppd.log").exists()

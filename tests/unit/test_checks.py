@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -199,7 +200,7 @@ def test_pppoe_dialer_found_and_credentials_never_read(tmp_path):
                "route": CheckResult(Status.PROBLEM, {"has_default": False}),
                "gateway": CheckResult(Status.SKIPPED, {})}
     result = pppoe.run(ctx(tmp_path, results))
-    assert result.facts["is_dialer"] is True and result.status is Status.PROBLEM
+    assert result.facts["is_dialer"] is True and result.status is Status.OK   # it observed
     assert result.facts["peers"] == [{"file": "dsl-provider", "method": "plugin", "interface": "eth0"}]
     assert result.facts["networkmanager"] == [{"file": "dsl.nmconnection", "interface": "eth1"}]
     assert result.facts["discovery"]["reason"] == "needs administrator rights"
@@ -389,8 +390,28 @@ def test_privilege_reads_capabilities(tmp_path):
 
 
 def test_reports_list_the_checks_from_the_computer_outwards():
-    from diagnose.checks import ALL, BY_ID, PATH_ORDER
+    from diagnose.checks import ALL, PATH_ORDER
     from diagnose.runner import order
-    assert sorted(PATH_ORDER) == sorted(BY_ID), "place a new check in PATH_ORDER"
+    assert PATH_ORDER[:5] == ("interfaces", "wifi", "addressing", "route", "gateway")
+    assert PATH_ORDER[-4:] == ("internet", "path_mtu", "ipv6", "proxy")
     # as PATH_ORDER, except that route (needed by interfaces) comes first
     assert [spec.id for spec in order(ALL)] == ["route", *(c for c in PATH_ORDER if c != "route")]
+
+
+def test_every_check_declares_itself_fully():
+    """The registry is the checks' own declarations: a new check fails here until it has a
+    name (test_i18n wants its translation), its own place on the path and a digest slot."""
+    from diagnose import digest
+    from diagnose.checks import ALL
+    from tests.unit.i18n_extract import marked_strings
+    marked = marked_strings()
+    for spec in ALL:
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", spec.id), spec.id
+        assert spec.name and spec.name in marked, f"{spec.id}: name=N_(...)"
+        assert spec.position != 1000, f"{spec.id}: declare its position on the path"
+    positions = [spec.position for spec in ALL]
+    assert len(set(positions)) == len(positions), "two checks at one position"
+    slots = sorted(spec.digest_slot for spec in ALL if spec.digest_slot is not None)
+    assert slots == list(range(len(slots))), "digest slots: each the next free one"
+    if len(slots) < digest.MAX_CHECKS:
+        assert len(slots) == len(ALL), "give the new check the next digest slot"

@@ -227,11 +227,23 @@ def test_table_is_append_only_and_fits():
     versions = sorted(digest.TABLE_SIZE)
     assert versions == list(range(1, len(versions) + 1))
     sizes = [digest.TABLE_SIZE[v] for v in versions]
-    assert sizes == sorted(sizes) and sizes[-1] <= len(digest.CHECK_ORDER) <= digest.MAX_CHECKS
+    assert sizes == sorted(sizes) and sizes[-1] == len(digest.CHECK_ORDER) <= digest.MAX_CHECKS
     assert len(set(digest.CHECK_ORDER)) == len(digest.CHECK_ORDER)
-    assert digest.CHECK_ORDER[:8] == ("route", "interfaces", "addressing", "gateway", "dns",
-                                      "internet", "proxy", "pppoe")  # version 1: frozen
+    assert digest.FROZEN_TABLES[1] == ("route", "interfaces", "addressing", "gateway", "dns",
+                                       "internet", "proxy", "pppoe")  # version 1: frozen
+    for version, table in digest.FROZEN_TABLES.items():
+        assert digest._table(version) == table
+        assert digest.CHECK_ORDER[:len(table)] == table, \
+            "a check's digest slot changed: slots are never changed or reused"
     assert all(digest._length(v) <= digest.MAX_LENGTH for v in versions)
+
+
+def test_the_newest_table_is_derived_from_the_checks_declarations():
+    from diagnose.checks import ALL
+    slotted = sorted((spec.digest_slot, spec.id) for spec in ALL if spec.digest_slot is not None)
+    assert digest.CHECK_ORDER == tuple(check for _, check in slotted)
+    assert digest._sizes(digest.CHECK_ORDER + FUTURE) == {
+        version: 14 + version - 2 for version in range(3, digest.MAX_CHECKS - 14 + 3)} | {1: 8, 2: 14}
 
 
 @settings(max_examples=200)

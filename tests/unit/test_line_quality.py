@@ -187,12 +187,13 @@ def test_beyond_is_the_typical_target_not_the_worst():
     assert unobserved["loss_pct"] is None and unobserved["added_rtt_ms"] is None
 
 
-def test_lost_probes_make_the_status_a_problem(monkeypatch):
+def test_lost_probes_are_an_observation_not_a_problem(monkeypatch):
+    """The status says whether the check could measure; the rules weigh the loss."""
     monkeypatch.setattr(ps, "measure", lambda hosts, plan, **kw: [
         fake_series(hosts[0].address, sent=40, received=30),
         *[fake_series(h.address) for h in hosts[1:]]])
     result = line_quality.run(context())
-    assert result.status is Status.PROBLEM
+    assert result.status is Status.OK
     assert result.reason_args["gateway_loss"] == "25"
 
 
@@ -237,3 +238,57 @@ def test_a_missing_check_fires_nothing():
         facts = facts_for(fake_series("g", sent=40, received=20), [fake_series("t", rtt=400)])
         observed = results(facts, {"line_quality": status})
         assert not {r for r, rule in RULES.items() if evaluate(rule.when, observed, {}) is True}
+
+
+class VirtualClock:
+    """The series' time: it moves only while the loop waits with nothing ready."""
+
+    def __init__(self):
+        self.now = 500.0
+
+    def monotonic(self):
+        return self.now
+
+    def select(self, selector, timeout):
+        ready = selector.select(0)
+        if not ready:
+            self.now += timeout
+        return ready
+
+
+@pytest.fixture
+def silent_port():
+    """A port whose SYNs are dropped: its listener's accept queue is full."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        fillers = []
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.05)
+        yield port
+        for filler in fillers:
+            filler.close()
+
+
+def test_a_silent_host_is_dead_after_its_first_probes_without_waiting_for_them(silent_port):
+    clock = VirtualClock()
+    started = time.monotonic()
+    got = ps.measure([ps.Host("127.0.0.1", (silent_port,))], PLAN, privileged=False,
+                     deadline=clock.now + 5, icmp=False, clock=clock)
+    assert got[0]["stopped"] == "dead" and got[0]["received"] == 0, got
+    assert got[0]["sent"] >= PLAN.dead_after
+    assert PLAN.wait <= clock.now - 500.0 < 2.0       # the probes' waits passed on the clock
+    assert time.monotonic() - started < 1.0            # and not in real time
+
+
+def test_the_deadline_is_kept_on_the_series_clock(silent_port):
+    clock = VirtualClock()
+    got = ps.measure([ps.Host("127.0.0.1", (silent_port,))], PLAN, privileged=False,
+                     deadline=clock.now + 0.03, icmp=False, clock=clock)
+    assert got[0]["stopped"] == "deadline" and got[0]["sent"] == 0   # in flight: not observed
+    assert clock.now == pytest.approx(500.03, abs=0.06)   # woke at the deadline, no later

@@ -3,10 +3,12 @@
 tests/lab/ppp_ac.AccessConcentrator is transport-free (frame in, frames out) and built with
 scapy's PPP layers, independently of the hand-written client. Here a Wire stands in for the two
 packet sockets: what the client sends goes to the AC (or to a hostile stand-in), what comes back
-is queued on a socketpair the client select()s on. No network, no root.
+is queued on a socketpair the client select()s on. No network, no root, and no real waiting: a
+VirtualClock moves time on only while the login waits with nothing to read.
 """
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import threading
@@ -16,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnose.net import ppp_session as ps
+from diagnose.net import ppp_close, ppp_frames as pf, ppp_session as ps
 from diagnose.net.ppp_secrets import Credentials
 from tests.lab.ppp_ac import AccessConcentrator
 
@@ -33,7 +35,7 @@ class Wire:
     def __init__(self, respond, *, on_send=None):
         self.respond, self.on_send = respond, on_send
         self.pairs = {t: socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-                      for t in (ps.ETH_P_PPP_DISC, ps.ETH_P_PPP_SES)}
+                      for t in (pf.ETH_P_PPP_DISC, pf.ETH_P_PPP_SES)}
         self.sent: list[bytes] = []
         self.lock = threading.Lock()
 
@@ -62,7 +64,7 @@ class Wire:
             a.close()
             b.close()
 
-    def codes(self, ethertype=ps.ETH_P_PPP_DISC):
+    def codes(self, ethertype=pf.ETH_P_PPP_DISC):
         return [f[15] for f in self.sent if int.from_bytes(f[12:14], "big") == ethertype]
 
 
@@ -111,10 +113,29 @@ def make_ac(**kwargs):
     return ac, events
 
 
-def login(budget=3.0, creds=CREDS, **kwargs):
-    started = time.monotonic()
-    result = ps.login("eth-test", creds=creds, budget=budget, **kwargs)
-    return result, time.monotonic() - started
+class VirtualClock:
+    """The login's time: it moves only when the login waits and nothing is there to read, so a
+    timeout is reached at once. Frames the Wire queued are seen without waiting."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+    def wait(self, fds, timeout):
+        ready = select.select(fds, [], [], 0)[0]
+        if not ready:
+            self.now += max(0.0, timeout)
+        return ready
+
+
+def login(budget=3.0, creds=CREDS, clock=None, **kwargs):
+    """The result and how long the login took on its clock (virtual unless one is given)."""
+    clock = clock or VirtualClock()
+    started = clock.monotonic()
+    result = ps.login("eth-test", creds=creds, budget=budget, clock=clock, **kwargs)
+    return result, clock.monotonic() - started
 
 
 def names(events):
@@ -139,7 +160,7 @@ def test_login_accepted(wire, auth):
     assert result["outcome"] == "connected", result
     assert result["ac"]["name"] == "LAB-BRAS" and result["ac"]["has_cookie"]
     assert result["session_id"] == 0x1234
-    assert result["lcp"]["opened"] and result["lcp"]["our_mru"] == ps.OUR_MRU
+    assert result["lcp"]["opened"] and result["lcp"]["our_mru"] == pf.OUR_MRU
     assert result["auth"] == {"protocol": "pap" if auth == "pap" else "chap-md5",
                               "outcome": "ok", "message": "Login ok"}
     assert result["ipcp"] == {"address": "10.67.0.2", "peer": "10.67.0.1",
@@ -149,7 +170,7 @@ def test_login_accepted(wire, auth):
     assert any(e["event"] == "padr" and e["cookie_ok"] for e in events)   # cookie echoed
     assert_closed(events)
     assert elapsed < 1.0
-    assert ps.open_sessions() == 0
+    assert ppp_close.open_sessions() == 0
 
 
 @pytest.mark.parametrize("auth", ["pap", "chap"])
@@ -181,7 +202,7 @@ def test_pads_error(wire):
     assert result["message"] == "Generic-Error: Try later"
     assert result["pads_error"] == {"tag": "Generic-Error", "message": "Try later"}
     assert result["session_id"] is None and not result["padt_sent"]   # no session: no PADT
-    assert ps.CODE_PADT not in w.codes()
+    assert pf.CODE_PADT not in w.codes()
     assert elapsed < 0.5
 
 
@@ -190,7 +211,7 @@ def test_lcp_timeout_still_sends_padt(wire):
     w = wire(ac.handle)
     result, elapsed = login(budget=1.5)
     assert (result["outcome"], result["step"]) == ("lcp_timeout", "LCP")
-    assert result["padt_sent"] and w.codes()[-1] == ps.CODE_PADT
+    assert result["padt_sent"] and w.codes()[-1] == pf.CODE_PADT
     assert_closed(events)
     assert 1.0 < elapsed < 1.6     # the budget holds, the orderly close included
 
@@ -206,11 +227,11 @@ def test_pads_timeout(wire):
     ac, _ = make_ac()
 
     def no_pads(frame):
-        return [] if frame[15] == ps.CODE_PADR else ac.handle(frame)
+        return [] if frame[15] == pf.CODE_PADR else ac.handle(frame)
     w = wire(no_pads)
     result, _ = login(budget=1.5)
     assert (result["outcome"], result["step"]) == ("pads_timeout", "PADR")
-    assert w.codes().count(ps.CODE_PADR) == ps.PADR_ATTEMPTS
+    assert w.codes().count(pf.CODE_PADR) == ps.PADR_ATTEMPTS
 
 
 def test_pads_error_with_a_session_id_still_gets_padt(wire):
@@ -218,15 +239,15 @@ def test_pads_error_with_a_session_id_still_gets_padt(wire):
 
     def error_pads(frame):
         out = ac.handle(frame)
-        if frame[15] == ps.CODE_PADR:   # the PADS keeps its session id, plus an error tag
+        if frame[15] == pf.CODE_PADR:   # the PADS keeps its session id, plus an error tag
             pads = out[0]
-            tags = pads[20:20 + int.from_bytes(pads[18:20], "big")] + ps.tag(0x0202, b"full")
+            tags = pads[20:20 + int.from_bytes(pads[18:20], "big")] + pf.tag(0x0202, b"full")
             out = [pads[:18] + struct.pack("!H", len(tags)) + tags]
         return out
     w = wire(error_pads)
     result, _ = login()
     assert result["outcome"] == "pads_error" and result["session_id"] == 0x1234
-    assert result["padt_sent"] and w.codes()[-1] == ps.CODE_PADT
+    assert result["padt_sent"] and w.codes()[-1] == pf.CODE_PADT
 
 
 # ---------------------------------------------------------------- PADT on every way out
@@ -236,13 +257,14 @@ def test_close_all_sends_padt_of_a_running_login(wire):
     ac, events = make_ac(mode="lcp-timeout")
     wire(ac.handle)
     results = []
-    thread = threading.Thread(target=lambda: results.append(login(budget=5.0)), daemon=True)
+    thread = threading.Thread(target=lambda: results.append(login(budget=5.0, clock=ps.Clock())),
+                              daemon=True)   # real time: close_all() comes from another thread
     thread.start()
     deadline = time.monotonic() + 2
-    while ps.open_sessions() == 0:
+    while ppp_close.open_sessions() == 0:
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    assert ps.close_all() == 1
+    assert ppp_close.close_all() == 1
     thread.join(2)
     assert not thread.is_alive()
     result, elapsed = results[0]
@@ -255,13 +277,13 @@ def test_keyboard_interrupt_inside_the_login_still_sends_padt(wire):
     ac, events = make_ac()
 
     def interrupt(frame):
-        if int.from_bytes(frame[12:14], "big") == ps.ETH_P_PPP_SES:
+        if int.from_bytes(frame[12:14], "big") == pf.ETH_P_PPP_SES:
             raise KeyboardInterrupt
     wire(ac.handle, on_send=interrupt)
     with pytest.raises(KeyboardInterrupt):
         login()
     assert_closed(events)
-    assert ps.open_sessions() == 0
+    assert ppp_close.open_sessions() == 0
 
 
 def test_invalid_arguments_touch_nothing(wire):
@@ -297,7 +319,7 @@ class Hostile:
         self.act = act
 
     def __call__(self, frame):
-        if int.from_bytes(frame[12:14], "big") == ps.ETH_P_PPP_SES:
+        if int.from_bytes(frame[12:14], "big") == pf.ETH_P_PPP_SES:
             out = self.act(frame, self.ac)
             if out is not None:
                 return out
@@ -305,65 +327,65 @@ class Hostile:
 
 
 def session_frame(proto, payload, session=0x1234, src=AC_MAC_RAW):
-    return ps.build_ppp(src, CLIENT_MAC, session, proto, payload)
+    return pf.build_ppp(src, CLIENT_MAC, session, proto, payload)
 
 
 def test_echo_request_flood_is_answered_at_most_max_replies_times(wire):
-    flood = [session_frame(ps.PROTO_LCP, ps.build_cp(ps.ECHO_REQ, i, b"\0\0\0\0" + b"x" * 900))
+    flood = [session_frame(pf.PROTO_LCP, pf.build_cp(pf.ECHO_REQ, i, b"\0\0\0\0" + b"x" * 900))
              for i in range(200)]
     w = wire(Hostile(lambda frame, ac: ac.handle(frame) + flood))
     result, elapsed = login(budget=2.0)
     assert result["outcome"] == "connected", result
-    replies = [f for f in w.sent if f[12:14] == b"\x88\x64" and f[22:23] == bytes([ps.ECHO_REPLY])]
+    replies = [f for f in w.sent if f[12:14] == b"\x88\x64" and f[22:23] == bytes([pf.ECHO_REPLY])]
     assert len(replies) <= ps.MAX_REPLIES
     assert elapsed < 2.1
 
 
 def test_endless_naks_end_as_lcp_failed(wire):
     def nak(frame, ac):
-        parsed = ps.parse_ppp(frame, CLIENT_MAC, 0x1234)   # our own frame: src is the client
-        if parsed and parsed[0] == ps.PROTO_LCP and parsed[1][0] == ps.CONF_REQ:
+        parsed = pf.parse_ppp(frame, CLIENT_MAC, 0x1234)   # our own frame: src is the client
+        if parsed and parsed[0] == pf.PROTO_LCP and parsed[1][0] == pf.CONF_REQ:
             ident = parsed[1][1]
-            mru = ps.build_options([(ps.OPT_MRU, struct.pack("!H", 1400))])
-            return [session_frame(ps.PROTO_LCP, ps.build_cp(ps.CONF_NAK, ident, mru)),
-                    session_frame(ps.PROTO_LCP, ps.build_cp(
-                        ps.CONF_REQ, 7, ps.build_options([(ps.OPT_AUTH, b"\xc2\x27")])))]
+            mru = pf.build_options([(pf.OPT_MRU, struct.pack("!H", 1400))])
+            return [session_frame(pf.PROTO_LCP, pf.build_cp(pf.CONF_NAK, ident, mru)),
+                    session_frame(pf.PROTO_LCP, pf.build_cp(
+                        pf.CONF_REQ, 7, pf.build_options([(pf.OPT_AUTH, b"\xc2\x27")])))]
         return []
     w = wire(Hostile(nak))
     result, elapsed = login(budget=3.0)
     assert result["outcome"] in ("lcp_failed", "lcp_timeout"), result
-    assert result["padt_sent"] and w.codes()[-1] == ps.CODE_PADT
+    assert result["padt_sent"] and w.codes()[-1] == pf.CODE_PADT
     assert elapsed < 3.1
 
 
 def test_an_ac_insisting_on_eap_is_auth_unsupported(wire):
-    eap = ps.build_options([(ps.OPT_AUTH, b"\xc2\x27")])
+    eap = pf.build_options([(pf.OPT_AUTH, b"\xc2\x27")])
     count = iter(range(1000))
 
     def insist(frame, ac):
-        parsed = ps.parse_ppp(frame, CLIENT_MAC, 0x1234)
-        if parsed is None or parsed[0] != ps.PROTO_LCP:
+        parsed = pf.parse_ppp(frame, CLIENT_MAC, 0x1234)
+        if parsed is None or parsed[0] != pf.PROTO_LCP:
             return []
-        out = [session_frame(ps.PROTO_LCP, ps.build_cp(ps.CONF_REQ, next(count) & 0xFF, eap))]
-        if parsed[1][0] == ps.CONF_REQ:   # ours is fine
-            out.insert(0, session_frame(ps.PROTO_LCP, ps.build_cp(
-                ps.CONF_ACK, parsed[1][1], parsed[1][4:])))
+        out = [session_frame(pf.PROTO_LCP, pf.build_cp(pf.CONF_REQ, next(count) & 0xFF, eap))]
+        if parsed[1][0] == pf.CONF_REQ:   # ours is fine
+            out.insert(0, session_frame(pf.PROTO_LCP, pf.build_cp(
+                pf.CONF_ACK, parsed[1][1], parsed[1][4:])))
         return out
     w = wire(Hostile(insist))
     result, elapsed = login(budget=3.0)
     assert (result["outcome"], result["step"]) == ("auth_unsupported", "LCP"), result
     assert result["message"].startswith("unsupported:c227")
-    assert result["padt_sent"] and w.codes()[-1] == ps.CODE_PADT and elapsed < 3.1
+    assert result["padt_sent"] and w.codes()[-1] == pf.CODE_PADT and elapsed < 3.1
 
 
 def test_terminate_request_and_padt_from_the_ac_end_the_login(wire):
     def terminate(frame, ac):
-        return [session_frame(ps.PROTO_LCP, ps.build_cp(ps.TERM_REQ, 3, b"bye \x1b[2J"))]
+        return [session_frame(pf.PROTO_LCP, pf.build_cp(pf.TERM_REQ, 3, b"bye \x1b[2J"))]
     wire(Hostile(terminate))
     result, _ = login()
     assert (result["outcome"], result["message"]) == ("terminated", "bye \ufffd[2J")
 
-    padt = ps.build_padt(AC_MAC_RAW, CLIENT_MAC, 0x1234)
+    padt = pf.build_padt(AC_MAC_RAW, CLIENT_MAC, 0x1234)
     wire(Hostile(lambda frame, ac: [padt]))
     result, _ = login()
     assert result["outcome"] == "terminated" and result.get("padt_received")
@@ -372,16 +394,16 @@ def test_terminate_request_and_padt_from_the_ac_end_the_login(wire):
 def test_frames_from_strangers_and_garbage_are_ignored(wire):
     stranger = bytes.fromhex("02aabbccdd99")
     junk = [b"", b"\x00", b"\xff" * 13, b"\xff" * 2000,
-            session_frame(ps.PROTO_LCP, ps.build_cp(ps.TERM_REQ, 1), src=stranger),
-            session_frame(ps.PROTO_LCP, ps.build_cp(ps.TERM_REQ, 1), session=0x9999),
-            ps.build_padt(stranger, CLIENT_MAC, 0x1234),
-            session_frame(ps.PROTO_LCP, b"\x01\x01\xff\xff"),                 # length past end
-            session_frame(ps.PROTO_LCP, b"\x01\x01\x00\x08\x01\x09\x05"),     # option past end
-            session_frame(ps.PROTO_CHAP, b"\x01\x01\x00\x06\xff\x00"),        # value past end
-            session_frame(ps.PROTO_PAP, b"\x03\x01\x00\x05\xff"),             # message past end
-            session_frame(ps.PROTO_IPCP, b"\x02\x01\x00\x04"),
+            session_frame(pf.PROTO_LCP, pf.build_cp(pf.TERM_REQ, 1), src=stranger),
+            session_frame(pf.PROTO_LCP, pf.build_cp(pf.TERM_REQ, 1), session=0x9999),
+            pf.build_padt(stranger, CLIENT_MAC, 0x1234),
+            session_frame(pf.PROTO_LCP, b"\x01\x01\xff\xff"),                 # length past end
+            session_frame(pf.PROTO_LCP, b"\x01\x01\x00\x08\x01\x09\x05"),     # option past end
+            session_frame(pf.PROTO_CHAP, b"\x01\x01\x00\x06\xff\x00"),        # value past end
+            session_frame(pf.PROTO_PAP, b"\x03\x01\x00\x05\xff"),             # message past end
+            session_frame(pf.PROTO_IPCP, b"\x02\x01\x00\x04"),
             session_frame(0x8057, b"\x01\x01\x00\x04"),                       # IPV6CP
-            session_frame(ps.PROTO_LCP, b"\x63\x01\x00\x04")]                 # unknown code
+            session_frame(pf.PROTO_LCP, b"\x63\x01\x00\x04")]                 # unknown code
     w = wire(Hostile(lambda frame, ac: junk + ac.handle(frame) + junk))
     result, _ = login()
     assert result["outcome"] == "connected", result
@@ -391,19 +413,19 @@ def test_frames_from_strangers_and_garbage_are_ignored(wire):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=1600))
 def test_parsers_never_raise(data):
-    frame = ps.build_ppp(AC_MAC_RAW, CLIENT_MAC, 0x1234, ps.PROTO_LCP, data)
+    frame = pf.build_ppp(AC_MAC_RAW, CLIENT_MAC, 0x1234, pf.PROTO_LCP, data)
     for candidate in (data, frame, CLIENT_MAC + AC_MAC_RAW + b"\x88\x63\x11\x65" + data):
-        ps.parse_discovery(candidate)
-        ps.parse_pads(candidate, b"12345678", AC_MAC_RAW)
-        ps.parse_padt(candidate, AC_MAC_RAW, 0x1234)
-        ps.parse_ppp(candidate, AC_MAC_RAW, 0x1234)
-    packet = ps.parse_cp(data)
-    options = ps.parse_options(data)
+        pf.parse_discovery(candidate)
+        pf.parse_pads(candidate, b"12345678", AC_MAC_RAW)
+        pf.parse_padt(candidate, AC_MAC_RAW, 0x1234)
+        pf.parse_ppp(candidate, AC_MAC_RAW, 0x1234)
+    packet = pf.parse_cp(data)
+    options = pf.parse_options(data)
     if options is not None:
-        code, reply, _ = ps.lcp_answer(options, 0x01020304)
-        assert code in (ps.CONF_ACK, ps.CONF_NAK, ps.CONF_REJ) and len(reply) <= len(data) + 16
-    ps.parse_chap_challenge(data)
-    assert len(ps.pap_message(data)) <= ps.MAX_TEXT
+        code, reply, _ = pf.lcp_answer(options, 0x01020304)
+        assert code in (pf.CONF_ACK, pf.CONF_NAK, pf.CONF_REJ) and len(reply) <= len(data) + 16
+    pf.parse_chap_challenge(data)
+    assert len(pf.pap_message(data)) <= pf.MAX_TEXT
     assert packet is None or len(packet[2]) <= len(data)
 
 
@@ -411,24 +433,40 @@ def test_parsers_never_raise(data):
 
 def test_chap_md5_is_rfc1994():
     import hashlib
-    assert ps.chap_md5(7, b"secret", b"chal") == hashlib.md5(b"\x07secretchal").digest()
+    assert pf.chap_md5(7, b"secret", b"chal") == hashlib.md5(b"\x07secretchal").digest()
 
 
 def test_lcp_answer():
-    mru = (ps.OPT_MRU, struct.pack("!H", 1492))
-    pap = (ps.OPT_AUTH, struct.pack("!H", ps.PROTO_PAP))
-    magic = (ps.OPT_MAGIC, struct.pack("!I", 5))
-    assert ps.lcp_answer([mru, pap, magic], 9)[0] == ps.CONF_ACK
-    code, data, asked = ps.lcp_answer([(ps.OPT_AUTH, b"\xc2\x27")], 9)   # EAP
-    assert code == ps.CONF_NAK and data == b"\x03\x05\xc2\x23\x05"
+    mru = (pf.OPT_MRU, struct.pack("!H", 1492))
+    pap = (pf.OPT_AUTH, struct.pack("!H", pf.PROTO_PAP))
+    magic = (pf.OPT_MAGIC, struct.pack("!I", 5))
+    assert pf.lcp_answer([mru, pap, magic], 9)[0] == pf.CONF_ACK
+    code, data, asked = pf.lcp_answer([(pf.OPT_AUTH, b"\xc2\x27")], 9)   # EAP
+    assert code == pf.CONF_NAK and data == b"\x03\x05\xc2\x23\x05"
     assert asked["auth"].startswith("unsupported")
-    code, data, _ = ps.lcp_answer([mru, (2, b"\0\0\0\0")], 9)            # ACCM: rejected
-    assert (code, data) == (ps.CONF_REJ, b"\x02\x06\0\0\0\0")
-    assert ps.lcp_answer([(ps.OPT_MAGIC, struct.pack("!I", 9))], 9)[2]["looped_back"]
-    assert ps.lcp_answer([(ps.OPT_MRU, struct.pack("!H", 10))], 9)[0] == ps.CONF_NAK
+    code, data, _ = pf.lcp_answer([mru, (2, b"\0\0\0\0")], 9)            # ACCM: rejected
+    assert (code, data) == (pf.CONF_REJ, b"\x02\x06\0\0\0\0")
+    assert pf.lcp_answer([(pf.OPT_MAGIC, struct.pack("!I", 9))], 9)[2]["looped_back"]
+    assert pf.lcp_answer([(pf.OPT_MRU, struct.pack("!H", 10))], 9)[0] == pf.CONF_NAK
 
 
 def test_pap_request_refuses_oversized_fields_without_naming_them():
     with pytest.raises(ValueError) as raised:
-        ps.pap_request(1, b"u", b"p" * 300)
+        pf.pap_request(1, b"u", b"p" * 300)
     assert "ppp" not in str(raised.value)
+
+
+def test_retransmit_resends_on_its_windows_and_times_out_at_the_deadline():
+    clock = VirtualClock()
+    timer = ps.Retransmit(clock, [1.0, 1.5], deadline=clock.now + 2.5)
+    sends = []
+    while not timer.expired():
+        if timer.due():
+            timer.sending()
+            sends.append(clock.now - 1000.0)
+        clock.now = timer.until()
+    assert sends == [0.0, 1.0] and clock.now == 1002.5
+    timer = ps.Retransmit(clock, [1.0, 1.0], deadline=clock.now + 2.0)
+    timer.sending()
+    timer.resend_now()        # a Nak changed the request: it goes out again at once
+    assert timer.due() and timer.until() == clock.now

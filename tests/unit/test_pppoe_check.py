@@ -1,4 +1,5 @@
-"""The pppoe check's stage logic, reasons, budgets and secrets, with stand-ins for the network."""
+"""The pppoe check (observations, reasons, budgets, secrets) with stand-ins for the network, and
+the stage the rules derive from what it saw."""
 from __future__ import annotations
 
 import json
@@ -7,8 +8,9 @@ import time
 
 import pytest
 
-from diagnose.checks import pppoe
+from diagnose.checks import BY_ID, pppoe
 from diagnose.context import Context
+from diagnose.engine import derive, pack
 from diagnose.model import CheckResult, Status
 from diagnose.net import ppp_session, pppoe_discovery
 from diagnose.report import _reason
@@ -57,14 +59,22 @@ def discovered(monkeypatch):
     return make
 
 
-# ---------------------------------------------------------------- stage and reasons
+# ---------------------------------------------------------------- stage (the rules) and reasons
+
+PACK = pack.load(None, set(BY_ID))
+
+
+def derived(facts: dict) -> dict:
+    """The pppoe facts as the rules see them: what the check saw plus what rules derive."""
+    return derive.apply(PACK.derivations, {"pppoe": CheckResult(Status.OK, facts)})["pppoe"].facts
+
 
 def stage_of(**facts):
     base = {"is_dialer": True, "session_up": False, "dialer": {"interface": "eth0",
             "present": True, "admin_up": True}, "discovery": {"outcome": "pado"},
             "login": {"outcome": "not_run"}, "log": {"outcome": None}}
     base.update(facts)
-    return pppoe.derive_stage(base)
+    return derived(base)
 
 
 @pytest.mark.parametrize("facts, stage, source, code", [
@@ -92,38 +102,44 @@ def stage_of(**facts):
     ({"log": {"outcome": "terminated", "step": "LCP", "terminate_reason": "Admin reset"}},
      "terminated", "log", 734),
 ])
-def test_derive_stage(facts, stage, source, code):
-    derived = stage_of(**facts)
-    assert (derived["stage"], derived["stage_source"], derived["windows_error"]) == (
-        stage, source, code)
+def test_the_rules_derive_the_stage(facts, stage, source, code):
+    seen = stage_of(**facts)
+    assert (seen["stage"], seen["stage_source"], seen["windows_error"]) == (stage, source, code)
+
+
+def test_the_stage_carries_its_observations_details():
+    seen = stage_of(login={"outcome": "auth_refused", "step": "PAP", "message": "E=691"})
+    assert (seen["step"], seen["server_message"], seen["address"]) == ("PAP", "E=691", None)
+    seen = stage_of(login={"outcome": "connected", "step": "IPCP", "ipcp": {"address": "10.0.0.2"}})
+    assert (seen["stage"], seen["address"]) == ("login_ok", "10.0.0.2")
+    seen = stage_of(log={"outcome": "terminated", "step": "LCP", "terminate_reason": "Admin reset"})
+    assert seen["server_message"] == "Admin reset"
+    assert stage_of(is_dialer=False) == {**stage_of(is_dialer=False), "stage": None, "step": None}
 
 
 @pytest.mark.parametrize("stage_facts", [
     {"dialer": {"interface": "eth7", "present": False}},
-    {"dialer": {"interface": "eth0", "present": True, "admin_up": False}},
     {"discovery": {"outcome": "no_pado", "interface": "eth0"}},
     {"login": {"outcome": "auth_refused", "step": "PAP", "message": "E=691 {0} {x}"}},
-    {"login": {"outcome": "lcp_timeout", "step": "LCP"}},
-    {"login": {"outcome": "ipcp_failed", "step": "IPCP"}},
     {"login": {"outcome": "connected", "ipcp": {"address": "10.0.0.2"}}},
     {"log": {"outcome": "pads_error", "step": "PADS", "message": "AC-System-Error: full"}},
-    {"log": {"outcome": "auth_timeout", "step": "PAP"}},
-    {"log": {"outcome": "terminated", "step": "LCP"}},
+    {"session_up": True},
+    {"is_dialer": False},
     {},
 ])
 @pytest.mark.parametrize("lang", ["en", "zh_CN"])
-def test_every_reason_renders(stage_facts, lang):
+def test_the_status_says_it_observed_and_every_reason_renders(stage_facts, lang):
+    """A check reports what it saw: a refused or a successful login alike are observations."""
     facts = {"is_dialer": True, "session_up": False, "discovery": {"outcome": "pado"},
              "dialer": {"interface": "eth0", "present": True, "admin_up": True},
              "login": {"outcome": "not_run"}, "log": {"outcome": None}}
     facts.update(stage_facts)
-    facts.update(pppoe.derive_stage(facts))
     result = pppoe._result(facts)
-    assert result.status is Status.PROBLEM
-    text = _reason(result, lang)          # no argument may clash with t()'s own parameters
-    assert text and "{" not in text.replace("{0} {x}", "")
-    if facts["windows_error"]:
-        assert str(facts["windows_error"]) in text
+    assert result.status is Status.OK
+    if result.reason:
+        text = _reason(result, lang)          # no argument may clash with t()'s own parameters
+        assert text and "{" not in text.replace("{0} {x}", "")
+    assert "stage" not in result.facts and "windows_error" not in result.facts
 
 
 # ---------------------------------------------------------------- run()
@@ -135,10 +151,13 @@ def test_dialer_log_judged_and_account_scrubbed(tmp_path, discovered):
     write(tmp_path, "/var/log/ppp-dsl.log", f"Remote message: {USER} is suspended\n"
                                              "PAP authentication failed\n")
     result = pppoe.run(context(tmp_path))
-    facts = result.facts
+    facts = derived(result.facts)
     assert (facts["stage"], facts["stage_source"], facts["step"]) == ("auth_refused", "log", "PAP")
     assert facts["server_message"] == "lab…ER is suspended" and facts["windows_error"] == 691
     assert facts["log"]["source"] == "/var/log/ppp-dsl.log"
+    # the server's words stay on the PPPoE line, which the rule's advice points to
+    assert result.reason == pppoe.R_LAST_ATTEMPT
+    assert result.reason_args["server_message"] == "lab…ER is suspended"
     dumped = json.dumps(facts) + repr(result.reason_args)
     assert USER not in dumped and PASSWORD not in dumped
 
@@ -160,7 +179,8 @@ def test_discovery_keeps_its_budget_for_the_dialer(tmp_path, discovered):
     assert call["attempts"] == pppoe.PADI_ATTEMPTS
     assert call["budget"] == pytest.approx(pppoe.PADI_WAIT_S * pppoe.PADI_ATTEMPTS, abs=0.01)
     assert call["service_name"] == "lab-internet"
-    assert result.facts["stage"] == "no_pado" and result.facts["windows_error"] == 678
+    assert derived(result.facts)["stage"] == "no_pado"
+    assert derived(result.facts)["windows_error"] == 678
 
 
 def test_no_discovery_with_a_working_gateway_unless_dialer(tmp_path, discovered):
@@ -183,7 +203,7 @@ def test_login_asked_for_uses_the_secrets_and_shows_none(tmp_path, discovered, m
     result = pppoe.run(context(tmp_path, options={"pppoe_login": True}))
     assert seen["creds"].chap == PASSWORD and seen["iface"] == "eth0"
     assert seen["budget"] <= pppoe.LOGIN_BUDGET_S
-    facts = result.facts
+    facts = derived(result.facts)
     assert (facts["stage"], facts["stage_source"]) == ("auth_refused", "login")
     assert facts["login"]["credentials"] == "secrets" and facts["login"]["user_hint"] == "lab…ER"
     dumped = json.dumps(facts) + repr(result.reason_args)
@@ -197,7 +217,7 @@ def test_login_password_from_the_options_is_scrubbed(tmp_path, discovered, monke
         "outcome": "connected", "message": f"hello {creds.pap}", "ipcp": {"address": "10.0.0.2"}})
     result = pppoe.run(context(tmp_path, options={"pppoe_login": True,
                                                   "pppoe_password": "typed-secret"}))
-    assert result.facts["stage"] == "login_ok"
+    assert derived(result.facts)["stage"] == "login_ok" and result.status is Status.OK
     assert "typed-secret" not in json.dumps(result.facts)
 
 
@@ -221,13 +241,14 @@ def test_login_without_a_password_is_not_run(tmp_path, discovered, monkeypatch):
     monkeypatch.setattr(ppp_session, "login", lambda *a, **k: pytest.fail("no login"))
     result = pppoe.run(context(tmp_path, options={"pppoe_login": True}))
     assert result.facts["login"]["reason"].startswith("no password")
-    assert result.facts["stage"] == "pado"
+    assert derived(result.facts)["stage"] == "pado"
 
 
 def test_missing_adapter_of_the_dialer(tmp_path, discovered):
     discovered("pado")
     write(tmp_path, "/etc/ppp/peers/dsl-provider", PEERS.replace("nic-eth0", "nic-eth7"))
     result = pppoe.run(context(tmp_path))
-    assert (result.facts["stage"], result.facts["windows_error"]) == ("adapter_missing", 814)
-    assert result.reason == pppoe.R_ADAPTER_MISSING
-    assert result.reason_args["interface"] == "eth7"
+    assert (derived(result.facts)["stage"], derived(result.facts)["windows_error"]) == (
+        "adapter_missing", 814)
+    assert result.status is Status.OK and result.reason == pppoe.R_NO_SESSION
+    assert result.facts["dialer"]["interface"] == "eth7"

@@ -561,3 +561,30 @@ def test_public_addresses_and_macs_never_survive_in_free_text(pieces, tail):
                 assert value[9:] not in out
         else:
             assert str(value) not in out
+
+
+# -- a host or user named like a word of the report ----------------------------------------------
+
+def every_check_report() -> dict:
+    """The sample report with every registered check in it, and advice naming the router."""
+    from diagnose.checks import BY_ID
+    rep = report()
+    present = {c["id"] for c in rep["checks"]}
+    rep["checks"] += [{"id": check, "status": "ok", "duration_ms": 1, "reason": None, "facts": {}}
+                      for check in BY_ID if check not in present]
+    rep["verdict"]["advice"].append("Restart the router, then check the Wi-Fi and IPv6.")
+    return rep
+
+
+@pytest.mark.parametrize("name", ["router", "wifi", "ipv6", "Router", "path", "mtu", "quality",
+                                  "hijack", "proxy", "line", "account"])
+def test_a_host_or_user_named_like_a_check_or_side_keeps_the_report_valid(name):
+    from diagnose.checks import BY_ID
+    original = every_check_report()
+    for result in (redact(original, hostname=name, username=""),
+                   redact(original, hostname=f"{name}.lan", username=name)):
+        validate(result)
+        assert [c["id"] for c in result["checks"]] == [c["id"] for c in original["checks"]]
+        assert set(BY_ID) <= {c["id"] for c in result["checks"]}
+        assert result["verdict"]["advice"][-1] == original["verdict"]["advice"][-1]
+        assert result["verdict"]["side"] == original["verdict"]["side"]

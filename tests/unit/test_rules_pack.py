@@ -8,11 +8,11 @@ import pytest
 import yaml
 
 from diagnose.checks import BY_ID
-from diagnose.engine import judge, pack
+from diagnose.engine import derive, judge, pack
 from diagnose.engine.conditions import evaluate
 from diagnose.render import rule_reference
 
-from .facts import results
+from .facts import results as observed_results
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = pack.load(ROOT / "rules", set(BY_ID))
@@ -22,6 +22,11 @@ CASES = {rule: case for path in sorted((Path(__file__).parent / "rule_cases").gl
          for rule, case in yaml.safe_load(path.read_text()).items()}
 RULE_COUNT = 44  # the catalogue's size: a rule added or lost must show up here
 AMBIGUOUS = set("01IO")
+
+
+def results(facts=None, statuses=None):
+    """Observed results as the rules see them: with the pack's derived facts."""
+    return derive.apply(RULES.derivations, observed_results(facts, statuses))
 
 
 def test_catalogue_ids_codes_and_languages():
