@@ -69,30 +69,32 @@ def render(report: dict[str, Any], *, colour: bool = False, detail: str = "norma
 
 def _checks(report: dict[str, Any], lang: str, colour: bool, columns: int | None,
             verbose: bool, summary: bool = False) -> list[str]:
-    """Normal: one line per check that found something, the others grouped by status (summary:
-    only counted). Verbose: one line per check with its reason, then its facts."""
+    """Normal: the check names grouped by status, in everyday words (summary: the ones that
+    found nothing only counted). Verbose: one line per check with its reason, then its facts."""
     statuses = {status: t(lang, name) for status, name in STATUS_NAMES.items()}
     status_width = max(width(name) for name in statuses.values()) + 2
     names = {c["id"]: check_name(lang, c["id"]) for c in report["checks"]}
-    own_line = [c for c in report["checks"] if verbose or c["status"] in _NOTABLE]
-    name_width = max((width(names[c["id"]]) for c in own_line), default=0) + 2
     lines = []
-    for check in own_line:
-        status = _paint(pad(statuses[check["status"]], status_width), _COLOURS[check["status"]], colour)
-        first = "  " + status + pad(names[check["id"]], name_width)
-        lines += wrap(check["reason"] or "", columns, first, " " * (2 + status_width + name_width))
-        if verbose:
+    if verbose:
+        name_width = max((width(name) for name in names.values()), default=0) + 2
+        for check in report["checks"]:
+            status = _paint(pad(statuses[check["status"]], status_width),
+                            _COLOURS[check["status"]], colour)
+            first = "  " + status + pad(names[check["id"]], name_width)
+            lines += wrap(check["reason"] or "", columns, first,
+                          " " * (2 + status_width + name_width))
             for key, value in check["facts"].items():
                 lines += wrap(json.dumps(value, ensure_ascii=False), columns, f"      {key}: ",
                               " " * 8)
+        return [line.rstrip() for line in lines]
+    shown = _NOTABLE if summary else (*_NOTABLE, "ok", "skipped")
+    for status in shown:
+        grouped = [names[c["id"]] for c in report["checks"] if c["status"] == status]
+        if grouped:
+            label = "  " + _paint(pad(statuses[status], status_width), _COLOURS[status], colour)
+            lines += wrap_list(grouped, t(lang, ", "), columns, label, " " * (2 + status_width))
     quiet_ones = [c for c in report["checks"] if c["status"] not in _NOTABLE]
     if summary and quiet_ones:
         lines += wrap(t(lang, "{count} more checks found nothing wrong (diagnose -v lists them)",
                         count=len(quiet_ones)), columns, "  ")
-    elif not verbose:
-        for status in ("ok", "skipped"):
-            grouped = [names[c["id"]] for c in report["checks"] if c["status"] == status]
-            if grouped:
-                label = "  " + _paint(pad(statuses[status], status_width), _COLOURS[status], colour)
-                lines += wrap_list(grouped, t(lang, ", "), columns, label, " " * (2 + status_width))
     return [line.rstrip() for line in lines]
