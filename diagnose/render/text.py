@@ -54,7 +54,7 @@ def render(report: dict[str, Any], *, colour: bool = False, detail: str = "norma
     lines.append("")
     lines += wrap(t(lang, "Digest (read it out on the phone): {digest}", digest=report["digest"]),
                   columns)
-    confidence = t(lang, "Confidence: {confidence} ({meaning})",
+    confidence = t(lang, "Confidence: {confidence} ({meaning}).",
                    confidence=t(lang, CONFIDENCE_NAMES[verdict["confidence"]]),
                    meaning=t(lang, CONFIDENCE_MEANINGS[verdict["confidence"]]))
     ticket = " " + t(lang, "A ticket for the operator is warranted.") if verdict["ticket"] else ""

@@ -146,3 +146,9 @@ def test_chinese_locale_meets_no_english(monkeypatch, capsys, tmp_path, args):
     main(args)
     out, err = capsys.readouterr()
     assert not latin_words(out + err), out + err
+
+
+def test_phone_guide_names_the_checks_as_the_screen_does():
+    guide = (PACKAGE.parent / "docs" / "phone-guide.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(\w+)` \| ([^|]+) \| ([^|]+) \|$", guide, re.M))
+    assert rows == {(cid, name, ZH[name]) for cid, name in CHECK_NAMES.items()}
