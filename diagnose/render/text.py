@@ -84,8 +84,8 @@ def _checks(report: dict[str, Any], lang: str, colour: bool, columns: int | None
             lines += wrap(check["reason"] or "", columns, first,
                           " " * (2 + status_width + name_width))
             for key, value in check["facts"].items():
-                lines += wrap(json.dumps(value, ensure_ascii=False), columns, f"      {key}: ",
-                              " " * 8)
+                shown = json.dumps(_localized(value, lang), ensure_ascii=False)
+                lines += wrap(shown, columns, f"      {key}: ", " " * 8)
         return [line.rstrip() for line in lines]
     shown = _NOTABLE if summary else (*_NOTABLE, "ok", "skipped")
     for status in shown:
@@ -98,3 +98,14 @@ def _checks(report: dict[str, Any], lang: str, colour: bool, columns: int | None
         lines += wrap(t(lang, "{count} more checks found nothing wrong (diagnose -v lists them)",
                         count=len(quiet_ones)), columns, "  ")
     return [line.rstrip() for line in lines]
+
+
+def _localized(value: Any, lang: str) -> Any:
+    """Facts as they are, except the English sentences some facts carry under "reason"
+    (why a step did not run), which are shown in the reader's language; the JSON keeps them."""
+    if isinstance(value, dict):
+        return {key: t(lang, item) if key == "reason" and isinstance(item, str)
+                else _localized(item, lang) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_localized(item, lang) for item in value]
+    return value

@@ -14,7 +14,10 @@ from diagnose.cli import build_app, main
 from diagnose.i18n import CHECK_NAMES, LOCALE_DIR
 from diagnose.checks import BY_ID
 
+from diagnose import diagnosis
+
 from .i18n_extract import PACKAGE, marked_strings
+from .screen_driver import BROKEN_LINE, stand_ins
 
 PO = LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "diagnose.po"
 
@@ -109,6 +112,8 @@ def latin_words(text: str) -> set[str]:
     from diagnose.engine import pack
     commands = set(build_app().commands) | set(build_app().commands["rules"].commands) | set(BY_ID)
     commands |= {rule.id for rule in pack.load(None, set(BY_ID))}
+    text = re.sub(r"(?m)^ {6}\w+: ", " ", text)                # fact names in -v
+    text = re.sub(r'"[a-z0-9_.:-]*"|\b(?:true|false|null)\b', " ", text)  # data in facts
     prose = re.sub(r"`[^`]*`"                                 # quoted commands
                    r"|https?://\S+|(?:/[\w.-]+)+"               # addresses, paths
                    r"|--?[a-z][a-z-]*"                         # options
@@ -135,7 +140,9 @@ def screens():
     errors = [["--bogus"], ["--timeout", "x"], ["--timeout", "0.1"], ["--jsn"], ["nosuch"],
               ["explain"], ["explain", "Q99"], ["decode", "not-a-digest"], ["history", "--days", "0"],
               ["--lang", "zh_CN", "rules", "check", "/nonexistent"], ["--only", "dnss"]]
-    return helps + errors + [["rules", "list"], ["history"], *[["explain", code] for code in codes]]
+    runs = [[], ["-v"], ["-q"]]                     # a run (with stand-in checks: a broken line)
+    return helps + errors + runs + [["rules", "list"], ["history"],
+                                    *[["explain", code] for code in codes]]
 
 
 @pytest.mark.parametrize("args", screens(), ids=" ".join)
@@ -143,6 +150,7 @@ def test_chinese_locale_meets_no_english(monkeypatch, capsys, tmp_path, args):
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
     monkeypatch.setenv("DIAGNOSE_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.setattr(diagnosis, "ALL", stand_ins(BROKEN_LINE))
     main(args)
     out, err = capsys.readouterr()
     assert not latin_words(out + err), out + err
