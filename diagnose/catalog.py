@@ -15,6 +15,19 @@ from pathlib import Path
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 
+def parse_po(text: str) -> dict[str, str]:
+    """msgid -> msgstr of the translated, not fuzzy entries; a plural entry is keyed
+    'singular\\0plural' with its forms joined by NUL."""
+    from babel.messages.pofile import read_po
+    found = {}
+    for message in read_po(io.StringIO(text)):
+        if message.id and message.string and not message.fuzzy:
+            plural = isinstance(message.id, tuple)
+            found["\0".join(message.id) if plural else message.id] = (
+                "\0".join(message.string) if plural else message.string)
+    return found
+
+
 def compile_po(po: Path) -> bytes:
     """The .mo for one .po file."""
     from babel.messages.mofile import write_mo

@@ -7,7 +7,6 @@ import re
 import string
 
 import pytest
-from babel.messages.pofile import read_po
 
 from diagnose import catalog
 from diagnose.cli import build_app, main
@@ -22,21 +21,7 @@ from .screen_driver import BROKEN_LINE, stand_ins
 PO = LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "diagnose.po"
 
 
-def translated(po_path) -> dict[str, str]:
-    """msgid -> msgstr of the entries gettext should see: translated and not fuzzy.
-    A plural entry is keyed 'singular\\0plural', its forms joined by NUL."""
-    with open(po_path, "rb") as source:
-        messages = read_po(source)
-    found = {}
-    for message in messages:
-        if message.id and message.string and not message.fuzzy:
-            plural = isinstance(message.id, tuple)
-            found["\0".join(message.id) if plural else message.id] = (
-                "\0".join(message.string) if plural else message.string)
-    return found
-
-
-ZH = translated(PO)
+ZH = catalog.parse_po(PO.read_text(encoding="utf-8"))   # Babel reads it
 
 
 def fields(text: str) -> set[str]:
