@@ -48,10 +48,12 @@ def _pppoe_login_consent() -> dict:
 def build_app():
     """The click app, built after the language is chosen so its help is in that language."""
     import click
-    seconds = click.FloatRange(min=0.5, max=300)
+
+    from .render import help as helptext    # click's help by display width, ranges in words
+    seconds = helptext.FloatRange(min=0.5, max=300)
     seconds.name = _("number")  # shown in "'x' is not a valid number."
 
-    @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]},
+    @click.group(cls=helptext.Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]},
                  options_metavar=_("[OPTIONS]"), subcommand_metavar=_("COMMAND [ARGS]..."),
                  help=_("Find out why the broadband connection does not work, and whose side the "
                         "fault is on.\n\nExit status: 0 no fault, 3 fault you can fix at home, "
@@ -112,14 +114,13 @@ def build_app():
     @rules.command("list", help=_("One line per rule: code, side, severity, id, title."))
     @click.pass_obj
     def rules_list(obj):
-        for rule in _load_rules(obj["rules_path"]):
-            click.echo(f"{rule.code}  {rule.side:<8} {rule.severity:<8} {rule.id:<22} "
-                       f"{rule.title[obj['lang']]}")
+        from .render import phone
+        click.echo(phone.rule_list(_load_rules(obj["rules_path"]), obj["lang"]), nl=False)
         return ExitCode.NO_FAULT
 
     @rules.command("check", help=_("Validate a rule file or folder (default: the shipped pack). "
                                    "Exit 78 when broken."))
-    @click.argument("path", required=False)
+    @click.argument("path", required=False, metavar=_("PATH"))
     @click.pass_obj
     def rules_check(obj, path: str | None):
         loaded = _load_rules(path or obj["rules_path"])
@@ -135,7 +136,7 @@ def build_app():
 
     @app.command(help=_("Explain a verdict code for hotline staff: meaning, how to confirm, "
                          "what to tell the subscriber, when to open a ticket."))
-    @click.argument("code")
+    @click.argument("code", metavar=_("CODE"))
     @click.pass_obj
     def explain(obj, code: str):
         from .render import phone
@@ -147,7 +148,7 @@ def build_app():
         return ExitCode.NO_FAULT
 
     @app.command(help=_("Turn a digest read out by a subscriber back into the diagnosis."))
-    @click.argument("digest", nargs=-1, required=True)
+    @click.argument("digest", nargs=-1, required=True, metavar=_("DIGEST..."))
     @click.pass_obj
     def decode(obj, digest: tuple[str, ...]):
         from . import digest as digests
@@ -190,7 +191,8 @@ def build_app():
         return for_submission([(r.outcome, r.code) for r in results])
 
     @app.command(help=_("Past verdicts on this computer, so an intermittent fault shows."))
-    @click.option("--days", type=click.IntRange(1, 365), default=7, show_default=True,
+    @click.option("--days", type=helptext.IntRange(1, 365), default=7, show_default=True,
+                  metavar=_("DAYS"),
                   help=_("How far back."))
     @click.pass_obj
     def history(obj, days: int):

@@ -59,18 +59,24 @@ def make_private_dir(path: Path) -> Path:
     return path
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Either the whole new content is at path (mode 0600), or path is as it was: never a half file.
+def atomic_write(path: Path, data: bytes, *, mode: int | None = None,
+                 owner: tuple[int, int] | None = None) -> None:
+    """Either the whole new content is at path, or path is as it was: never a half file.
 
-    Temp file in the same folder, fsync, os.replace, then fsync of the folder.
+    Temp file in the same folder, fsync, os.replace, then fsync of the folder. The file gets
+    `mode` (default 0600) and, when running as root, `owner` (uid, gid) where the system has them.
     """
     path = Path(path)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")  # mode 0600
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # 0600
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+            if owner is not None and hasattr(os, "fchown") and os.geteuid() == 0:
+                os.fchown(handle.fileno(), *owner)
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), mode)
         os.replace(temp, path)
     except BaseException:
         with suppress(OSError):

@@ -17,11 +17,13 @@ from .context import Context, has_raw_socket_privilege
 from .datadir import atomic_write, data_dir
 from .engine import judge, pack
 from .errors import OutputRefused, UsageError
-from .i18n import N_, STATUS_NAMES, check_name, from_locale, t
+from .i18n import N_, from_locale, t
 from .installation import installation_id
 from .model import CheckResult, CheckSpec, Status
 from .net import ppp_secrets
 from .render import json_report, text
+from .render.progress import Progress
+from .render.screen import size_of
 from .report import build
 from .runner import Runner, order
 
@@ -106,7 +108,8 @@ def diagnose(request: Request) -> Outcome:
                        options=request.options)
 
     deadline = (request.started if request.started is not None else clock) + request.timeout
-    runner = Runner(chosen, make_context, deadline - time.monotonic(), on_finish=_progress(lang))
+    progress = Progress(lang, len(chosen), enabled=request.detail != "quiet")
+    runner = Runner(chosen, make_context, deadline - time.monotonic(), on_finish=progress)
     runner.results.update(left_out)
     interrupts.listen(runner.interrupt)
     try:
@@ -116,6 +119,7 @@ def diagnose(request: Request) -> Outcome:
         runner.interrupted = True
     finally:
         interrupts.listen(None)     # from here on the report is complete: signals change nothing
+        progress.close()
     findings, verdict = judge.judge(rules, results, privileged=privileged, lang=lang,
                                     isp=profile["isp"])
     report = build(specs=order(ALL), results=results, findings=findings, verdict=verdict,
@@ -131,7 +135,9 @@ def diagnose(request: Request) -> Outcome:
                                      and not output.stdout_speaks_unicode())
     else:
         colour = not request.output and colour_wanted(sys.stdout, os.environ)
-        product = text.render(shown, colour=colour, detail=request.detail)
+        columns, rows = (None, None) if request.output else size_of(sys.stdout)
+        product = text.render(shown, colour=colour, detail=request.detail, columns=columns,
+                              rows=rows)
     outcome = Outcome(side=verdict.side, interrupted=runner.interrupted,
                       signal=interrupts.received if runner.interrupted else None)
     outcome.output_failed = not _hand_out(product, destination, kept, lang)
@@ -225,14 +231,3 @@ def _redacted(report: dict, profile: dict, rules, results: dict, options: dict,
                   + [v for s in seen for v in s.get("secrets", ())],
                   pppoe_users=list(users) + [v for s in seen for v in s.get("pppoe_users", ())],
                   keep=keep)
-
-
-def _progress(lang: str):
-    """Each finished check on stderr, only when a person watches a terminal."""
-    isatty = getattr(sys.stderr, "isatty", None)
-    if not (isatty and isatty()):
-        return None
-
-    def show(check_id: str, result) -> None:
-        output.say(f"  {t(lang, STATUS_NAMES[result.status.value]):<8}{check_name(lang, check_id)}")
-    return show

@@ -25,6 +25,9 @@ def N_(message: str) -> str:
 STATUS_NAMES = {"ok": N_("ok"), "problem": N_("problem"), "skipped": N_("skipped"),
                 "error": N_("error"), "timeout": N_("timeout")}
 CONFIDENCE_NAMES = {"high": N_("high"), "medium": N_("medium"), "low": N_("low")}
+# What each confidence means, for a person who does not know how the verdict is reached.
+CONFIDENCE_MEANINGS = {"high": N_("proven by the checks"), "medium": N_("likely, not proven"),
+                       "low": N_("a best guess, the cause is not proven")}
 
 
 @functools.lru_cache(maxsize=None)

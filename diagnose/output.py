@@ -160,28 +160,11 @@ def _open_special(target: Path, info: os.stat_result):
 
 
 def _replace_regular(target: Path, data: bytes, info: os.stat_result | None) -> None:
-    import tempfile
-    from .datadir import fsync_dir
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            if info is not None:
-                owner, mode = (info.st_uid, info.st_gid), stat.S_IMODE(info.st_mode)
-            else:
-                owner, mode = _invoking_user(), 0o666 & ~_umask()
-            if owner is not None and hasattr(os, "fchown") and os.geteuid() == 0:
-                os.fchown(handle.fileno(), *owner)
-            if hasattr(os, "fchmod"):
-                os.fchmod(handle.fileno(), mode)
-        os.replace(temp, target)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise
-    fsync_dir(target.parent)
+    from .datadir import atomic_write
+    if info is not None:    # keep what the file was: its owner and mode
+        atomic_write(target, data, owner=(info.st_uid, info.st_gid), mode=stat.S_IMODE(info.st_mode))
+    else:                   # a new file as the shell would make it, for whoever ran sudo
+        atomic_write(target, data, owner=_invoking_user(), mode=0o666 & ~_umask())
 
 
 def _invoking_user() -> tuple[int, int] | None:

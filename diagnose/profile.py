@@ -6,7 +6,7 @@ import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import yamlfile
+from . import profile_search, yamlfile
 from .errors import ConfigError
 from .i18n import N_
 
@@ -91,8 +91,10 @@ _SCHEMA: dict[str, Any] = {
 
 
 def load(path: str | None) -> dict[str, Any]:
-    """The built-in profile, with the keys a profile file gives replacing the defaults."""
+    """The built-in profile, with the keys a profile file gives replacing the defaults.
+    Without a path, the first profile file found in the usual places (profile_search.py)."""
     profile = copy.deepcopy(DEFAULT_PROFILE)
+    path = path if path is not None else profile_search.find()
     if path is None:
         return profile
     data, lines = yamlfile.read(path)

@@ -64,4 +64,4 @@ CHECK = CheckSpec(id="dns", summary="DNS: configured resolvers, the gateway's an
                   provides=("configured", "configured_source", "configured_error", "gateway",
                             "gateway_is_configured", "public", "queries", "configured_works",
                             "gateway_works", "public_works", "all_nxdomain", "slowest_ms"),
-                  name=N_("DNS"), position=90, digest_slot=4)
+                  name=N_("finding sites by name"), position=90, digest_slot=4)

@@ -93,4 +93,4 @@ CHECK = CheckSpec(id="dns_hijack", summary="DNS: answers invented for names that
                   run=run, timeout=1.5,
                   provides=("name", "configured", "public", "queries", "configured_rewrites",
                             "reference_nxdomain", "rewriting", "rewritten_to"),
-                  name=N_("DNS rewriting"), position=100, digest_slot=12)
+                  name=N_("wrong-address pages"), position=100, digest_slot=12)

@@ -320,4 +320,4 @@ CHECK = CheckSpec(id="path_mtu", summary="Path MTU: do full-size packets cross t
                   provides=("target", "method", "sizes", "probes", "largest_answered",
                             "smallest_answered", "silent_sizes", "silent_above",
                             "frag_needed_mtu", "loss_seen"),
-                  name=N_("packet size"), position=120, digest_slot=11)
+                  name=N_("large packets"), position=120, digest_slot=11)

@@ -79,4 +79,4 @@ def run(ctx) -> CheckResult:
 CHECK = CheckSpec(id="route", summary="Default route, gateway and device", run=run, timeout=1.0,
                   provides=("default_routes", "has_default", "gateway", "device",
                             "has_ipv6_default"),
-                  name=N_("route"), position=40, digest_slot=0)
+                  name=N_("path to the internet"), position=40, digest_slot=0)

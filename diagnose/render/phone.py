@@ -5,13 +5,27 @@ from typing import Any
 
 from ..engine.pack import PLACEHOLDER
 from .. import sides
-from ..i18n import CONFIDENCE_NAMES, STATUS_NAMES, check_name, t
+from ..i18n import CONFIDENCE_NAMES, STATUS_NAMES, N_, check_name, t
+from .screen import pad, width
 
 SIDE_NAMES = {side.name: side.means for side in sides.ALL}
 
 
 def _ticket(lang: str, side: str) -> str:
     return t(lang, sides.BY_NAME[side].hotline_action)
+
+
+SEVERITY_NAMES = {"fault": N_("fault"), "warning": N_("warning"), "info": N_("note")}
+
+
+def rule_list(rules, lang: str) -> str:
+    """`diagnose rules list`: one line per rule, columns aligned by display width."""
+    rows = [(rule.code, t(lang, sides.BY_NAME[rule.side].history_word),
+             t(lang, SEVERITY_NAMES.get(rule.severity, rule.severity)), rule.id,
+             _generic(rule.title[lang])) for rule in rules]
+    widths = [max((width(row[column]) for row in rows), default=0) for column in range(4)]
+    return "".join("  ".join(pad(cell, widths[n]) for n, cell in enumerate(row[:4]))
+                   + "  " + row[4] + "\n" for row in rows)
 
 
 def _generic(text: str) -> str:

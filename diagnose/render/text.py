@@ -1,67 +1,111 @@
-"""The report for people: the verdict in one sentence with its code, what to do, then the checks."""
+"""The report for people: the verdict with its code, what to do, the digest, then the checks.
+
+On a terminal every line is wrapped to its width (by display width, with hanging indents), and
+the normal view is short enough that the verdict is still on an 80x24 screen when the run ends."""
 from __future__ import annotations
 
 import json
-import unicodedata
 from typing import Any
 
-from ..i18n import CONFIDENCE_NAMES, STATUS_NAMES, check_name, t
+from ..i18n import CONFIDENCE_MEANINGS, CONFIDENCE_NAMES, STATUS_NAMES, check_name, t
+from .screen import pad, width, wrap, wrap_list
 
 _COLOURS = {"ok": "32", "problem": "31", "skipped": "2", "error": "35", "timeout": "33"}
 _SIDE_COLOUR = {"none": "32", "user": "33", "home": "33", "unknown": "35"}
-
-
-def _width(text: str) -> int:
-    """Columns on a terminal: Chinese characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
+_NOTABLE = ("problem", "error", "timeout")          # one line each; the rest are grouped
 
 
 def _paint(text: str, code: str, colour: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if colour else text
 
 
-def render(report: dict[str, Any], *, colour: bool = False, detail: str = "normal") -> str:
-    """detail: quiet (the verdict line), normal, or verbose (each check's facts too)."""
+def headline(report: dict[str, Any], columns: int | None = None) -> list[str]:
+    verdict = report["verdict"]
+    return wrap(verdict["title"], columns, f"[{verdict['code']}] ")
+
+
+def render(report: dict[str, Any], *, colour: bool = False, detail: str = "normal",
+           columns: int | None = None, rows: int | None = None) -> str:
+    """detail: quiet (the verdict line), normal, or verbose (each check with its facts);
+    columns: the terminal's width to wrap to, None for no wrapping (a file or a pipe);
+    rows: the terminal's height: the normal view shortens its check list to keep the verdict
+    on the screen."""
     lang = report["lang"]
     verdict = report["verdict"]
-    headline = f"[{verdict['code']}] {verdict['title']}"
     if detail == "quiet":
-        return headline + "\n"
+        return f"[{verdict['code']}] {verdict['title']}\n"
     lines = []
     if report.get("interrupted"):
-        lines.append(t(lang, "Interrupted: the report below is partial."))
-    lines.append(_paint(headline, "1;" + _SIDE_COLOUR.get(verdict["side"], "31"), colour))
+        lines += wrap(t(lang, "Interrupted: the report below is partial."), columns)
+    lines += [_paint(line, "1;" + _SIDE_COLOUR.get(verdict["side"], "31"), colour)
+              for line in headline(report, columns)]
     lines.append("")
     lines.append(t(lang, "What to do:"))
-    lines.extend(f"  {n}. {step}" for n, step in enumerate(verdict["advice"], 1))
+    for number, step in enumerate(verdict["advice"], 1):
+        lines += wrap(step, columns, f"  {number}. ")
     others = [f for f in report["findings"] if f["rule"] != verdict["rule"]]
     codes = {f["rule"]: f["code"] for f in report["findings"]} | {verdict["rule"]: verdict["code"]}
     if others:
-        lines.append("")
         lines.append(t(lang, "Also found:"))
         for finding in others:
             root = finding["consequence_of"]
-            after = (" " + t(lang, "(follows from {rule})", rule=codes.get(root, root))
-                     if finding["consequence_of"] else "")
-            lines.append(f"  [{finding['code']}] {finding['title']}{after}")
+            after = " " + t(lang, "(follows from {rule})", rule=codes.get(root, root)) if root else ""
+            lines += wrap(finding["title"] + after, columns, f"  [{finding['code']}] ")
+    lines.append("")
+    lines += wrap(t(lang, "Digest (read it out on the phone): {digest}", digest=report["digest"]),
+                  columns)
+    confidence = t(lang, "Confidence: {confidence} ({meaning}).",
+                   confidence=t(lang, CONFIDENCE_NAMES[verdict["confidence"]]),
+                   meaning=t(lang, CONFIDENCE_MEANINGS[verdict["confidence"]]))
+    ticket = " " + t(lang, "A ticket for the operator is warranted.") if verdict["ticket"] else ""
+    lines += wrap(confidence + ticket, columns)
     lines.append("")
     lines.append(t(lang, "Checks:"))
+    checks = _checks(report, lang, colour, columns, verbose=detail == "verbose")
+    if detail == "normal" and rows is not None and len(lines) + len(checks) >= rows:
+        checks = _checks(report, lang, colour, columns, verbose=False, summary=True)
+    return "\n".join(lines + checks) + "\n"
+
+
+def _checks(report: dict[str, Any], lang: str, colour: bool, columns: int | None,
+            verbose: bool, summary: bool = False) -> list[str]:
+    """Normal: the check names grouped by status, in everyday words (summary: the ones that
+    found nothing only counted). Verbose: one line per check with its reason, then its facts."""
+    statuses = {status: t(lang, name) for status, name in STATUS_NAMES.items()}
+    status_width = max(width(name) for name in statuses.values()) + 2
     names = {c["id"]: check_name(lang, c["id"]) for c in report["checks"]}
-    width = max((_width(name) for name in names.values()), default=8)
-    for check in report["checks"]:
-        status = _pad(t(lang, STATUS_NAMES[check["status"]]), 8)
-        line = f"  {_paint(status, _COLOURS[check['status']], colour)}{_pad(names[check['id']], width)}"
-        lines.append(f"{line}  {check['reason']}" if check["reason"] else line.rstrip())
-        if detail == "verbose":
-            lines.extend(f"      {key}: {json.dumps(value, ensure_ascii=False)}"
-                         for key, value in check["facts"].items())
-    lines.append("")
-    confidence = t(lang, CONFIDENCE_NAMES[verdict["confidence"]])
-    lines.append(t(lang, "Confidence: {confidence}", confidence=confidence)
-                 + (f"  {t(lang, 'A ticket for the operator is warranted.')}" if verdict["ticket"] else ""))
-    lines.append(t(lang, "Digest (read it out on the phone): {digest}", digest=report["digest"]))
-    return "\n".join(lines) + "\n"
+    lines = []
+    if verbose:
+        name_width = max((width(name) for name in names.values()), default=0) + 2
+        for check in report["checks"]:
+            status = _paint(pad(statuses[check["status"]], status_width),
+                            _COLOURS[check["status"]], colour)
+            first = "  " + status + pad(names[check["id"]], name_width)
+            lines += wrap(check["reason"] or "", columns, first,
+                          " " * (2 + status_width + name_width))
+            for key, value in check["facts"].items():
+                shown = json.dumps(_localized(value, lang), ensure_ascii=False)
+                lines += wrap(shown, columns, f"      {key}: ", " " * 8)
+        return [line.rstrip() for line in lines]
+    shown = _NOTABLE if summary else (*_NOTABLE, "ok", "skipped")
+    for status in shown:
+        grouped = [names[c["id"]] for c in report["checks"] if c["status"] == status]
+        if grouped:
+            label = "  " + _paint(pad(statuses[status], status_width), _COLOURS[status], colour)
+            lines += wrap_list(grouped, t(lang, ", "), columns, label, " " * (2 + status_width))
+    quiet_ones = [c for c in report["checks"] if c["status"] not in _NOTABLE]
+    if summary and quiet_ones:
+        lines += wrap(t(lang, "{count} more checks found nothing wrong (diagnose -v lists them)",
+                        count=len(quiet_ones)), columns, "  ")
+    return [line.rstrip() for line in lines]
+
+
+def _localized(value: Any, lang: str) -> Any:
+    """Facts as they are, except the English sentences some facts carry under "reason"
+    (why a step did not run), which are shown in the reader's language; the JSON keeps them."""
+    if isinstance(value, dict):
+        return {key: t(lang, item) if key == "reason" and isinstance(item, str)
+                else _localized(item, lang) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_localized(item, lang) for item in value]
+    return value

@@ -41,6 +41,6 @@ def test_identifying_data_is_redacted_unless_asked(lab):
 def test_the_digest_read_out_decodes_to_the_same_verdict(lab):
     lab.wan_down()
     text = lab.run_diagnose(["--profile", str(lab.profile_path)])
-    digest = text.stdout.strip().splitlines()[-1].split()[-1]
+    digest = re.search(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{1,4})+\b", text.stdout).group()
     decoded = lab.run_diagnose(["decode", digest])
     assert decoded.returncode == 0 and decoded.stdout.startswith("[L23] ")

@@ -9,8 +9,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
+
+from . import _cli
 
 REPO = Path(__file__).resolve().parents[2]
 DIAGNOSE = [sys.executable, "-m", "diagnose"]
@@ -22,13 +24,7 @@ QUICK = ("--only", "route", "--timeout", "3")
 SLACK_S = 1.5
 
 
-@dataclass
-class Ran:
-    code: int
-    stdout: str
-    stderr: str
-    seconds: float
-
+class Ran(_cli.Ran):
     def report(self) -> dict:
         """stdout as exactly one JSON document."""
         return json.loads(self.stdout)
@@ -67,3 +63,25 @@ def shell(line: str, env: dict, *, timeout: float = 30) -> Ran:
 def assert_no_crash(ran: Ran) -> None:
     assert "Traceback" not in ran.stderr and "internal error" not in ran.stderr, ran.stderr
     assert ran.code != 1, ran.stderr
+
+
+@contextmanager
+def tmpfs(folder: Path, *options: str):
+    """A small file system of its own at folder (root only), e.g. read-only or to fill up."""
+    folder.mkdir(exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options or ("size=64k",)), "tmpfs",
+                    str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def fill_up(folder: Path) -> None:
+    """Fill folder's file system to the last block."""
+    with open(folder / "filler", "wb", buffering=0) as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 512)
+        except OSError:
+            pass

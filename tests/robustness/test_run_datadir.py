@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-import subprocess
 
 import pytest
 
-from ._process import QUICK, SLACK_S, VERDICT_CODES, assert_no_crash, environment, run
+from ._process import (QUICK, SLACK_S, VERDICT_CODES, assert_no_crash, environment, fill_up,
+                       run, tmpfs)
 
 DATA_DIR = 77
 ROOT = os.geteuid() == 0
@@ -34,10 +34,7 @@ def test_xdg_data_home_pointing_at_a_file(tmp_path):
 
 @pytest.mark.skipif(not ROOT, reason="mounts a read-only file system")
 def test_a_read_only_home(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(home)], check=True)
-    try:
+    with tmpfs(tmp_path / "home", "ro", "size=64k") as home:
         env = without_data_dir(environment(tmp_path), HOME=str(home))
         ran = run(["--json", *QUICK], env)
         assert_no_crash(ran)
@@ -46,22 +43,12 @@ def test_a_read_only_home(tmp_path):
         ran = run(["history"], env)           # nothing recorded yet: an empty history
         assert_no_crash(ran)
         assert ran.code == 0
-    finally:
-        subprocess.run(["umount", "-l", str(home)], check=False)
 
 
 @pytest.mark.skipif(not ROOT, reason="mounts a small file system")
 def test_a_full_data_disk(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(data)], check=True)
-    try:
-        with open(data / "filler", "wb", buffering=0) as handle:
-            try:
-                while True:
-                    handle.write(b"\0" * 512)
-            except OSError:
-                pass
+    with tmpfs(tmp_path / "data") as data:
+        fill_up(data)
         env = environment(data)
         ran = run(["--json", *QUICK], env)
         assert_no_crash(ran)
@@ -71,8 +58,6 @@ def test_a_full_data_disk(tmp_path):
         ran = run(["history"], env)
         assert_no_crash(ran)
         assert ran.code == 0
-    finally:
-        subprocess.run(["umount", "-l", str(data)], check=False)
 
 
 def test_a_held_history_lock_delays_the_run_boundedly(tmp_path):

@@ -4,11 +4,10 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 
 import pytest
 
-from ._process import QUICK, VERDICT_CODES, assert_no_crash, environment, run
+from ._process import QUICK, VERDICT_CODES, assert_no_crash, environment, fill_up, run, tmpfs
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="needs root (device nodes, mounts, chown)")
@@ -17,22 +16,6 @@ needs_root = pytest.mark.skipif(not ROOT, reason="needs root (device nodes, moun
 @pytest.fixture
 def env(tmp_path):
     return environment(tmp_path / "data")
-
-
-@pytest.fixture
-def mount_tmpfs(tmp_path):
-    mounted = []
-
-    def mount(name: str, *options: str):
-        folder = tmp_path / name
-        folder.mkdir()
-        subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options or ("size=1m",)),
-                        "tmpfs", str(folder)], check=True)
-        mounted.append(folder)
-        return folder
-    yield mount
-    for folder in mounted:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
 @needs_root
@@ -123,27 +106,21 @@ def test_a_missing_folder_is_refused_before_any_check(tmp_path, env):
 
 
 @needs_root
-def test_a_read_only_folder_is_refused_before_any_check(tmp_path, env, mount_tmpfs):
-    folder = mount_tmpfs("ro", "ro,size=64k")
-    ran = run(["-o", str(folder / "report.txt"), *QUICK], env)
+def test_a_read_only_folder_is_refused_before_any_check(tmp_path, env):
+    with tmpfs(tmp_path / "ro", "ro", "size=64k") as folder:
+        ran = run(["-o", str(folder / "report.txt"), *QUICK], env)
     assert_no_crash(ran)
     assert ran.code == 73 and "report.txt" in ran.stderr and ran.stdout == ""
 
 
 @needs_root
-def test_a_full_disk_keeps_the_old_file_and_shows_the_report(tmp_path, env, mount_tmpfs):
-    folder = mount_tmpfs("full", "size=64k")
-    out = folder / "report.json"
-    out.write_text("the old report")
-    filler = folder / "filler"
-    with open(filler, "wb", buffering=0) as handle:      # fill the disk to the last block
-        try:
-            while True:
-                handle.write(b"\0" * 512)
-        except OSError:
-            pass
-    ran = run(["--json", "-o", str(out), *QUICK], env)
+def test_a_full_disk_keeps_the_old_file_and_shows_the_report(tmp_path, env):
+    with tmpfs(tmp_path / "full") as folder:
+        out = folder / "report.json"
+        out.write_text("the old report")
+        fill_up(folder)
+        ran = run(["--json", "-o", str(out), *QUICK], env)
+        assert out.read_text() == "the old report"                  # whole or not at all
+        assert sorted(p.name for p in folder.iterdir()) == ["filler", "report.json"]   # no temp
     assert_no_crash(ran)
     assert ran.code == 74 and ran.report()["checks"]
-    assert out.read_text() == "the old report"                  # whole or not at all
-    assert sorted(p.name for p in folder.iterdir()) == ["filler", "report.json"]   # no temp left

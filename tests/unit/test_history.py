@@ -138,3 +138,12 @@ def test_summary_takes_a_naive_now_as_utc_and_the_latest_side(tmp_path):
     assert summary["count"] == 2 and summary["side"] == "unknown" and summary["rule"] == "a"
     assert summary["first_seen"] == "2024-05-08T22:00:00Z"
     assert summary["last_seen"] == "2024-05-09T00:00:00Z"
+
+
+def test_history_shows_local_time_with_the_zone():
+    import datetime
+    from diagnose.render.tickets import local_time
+    china = datetime.timezone(datetime.timedelta(hours=8))
+    assert local_time("2024-05-10T10:00:00Z", china) == "2024-05-10 18:00 +0800"
+    assert local_time("2024-05-10T23:30:00+00:00", china) == "2024-05-11 07:30 +0800"
+    assert local_time("2024-05-10T10:00:00Z", datetime.timezone.utc) == "2024-05-10 10:00 UTC"

@@ -1,0 +1,16 @@
+"""Suite-wide settings."""
+import pytest
+from hypothesis import settings
+
+# Speed is measured in benchmarks, never asserted in tests: hypothesis's per-example deadline
+# fails property tests at random on a loaded 2-core machine (and with slower, older scapy).
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
+
+
+@pytest.fixture(autouse=True)
+def no_profile_of_this_machine(tmp_path_factory, monkeypatch):
+    """A profile in the developer's ~/.config would change verdicts (diagnose/profile_search.py)."""
+    empty = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(empty))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(empty))
