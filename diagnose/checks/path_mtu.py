@@ -37,7 +37,8 @@ from typing import Any
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net.probe_series import echo_request
+from ..net.icmp import (ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_FRAG_NEEDED, echo_request,
+                        parse_echo_reply)
 from ..net.reach import read_ping
 
 # Total IPv4 packet sizes, largest first: Ethernet 1500; PPPoE 1492; PPPoE over a tunnel or VLAN
@@ -52,8 +53,6 @@ PING_WAIT_S = 1.3            # the system ping: two echoes 0.2 s apart, 1 s for 
 IP_MTU_DISCOVER, IP_PMTUDISC_PROBE, IP_RECVERR = 10, 3, 11   # <linux/in.h>
 MSG_ERRQUEUE = getattr(socket, "MSG_ERRQUEUE", 0x2000)
 SO_EE_ORIGIN_ICMP = 2
-ICMP_ECHO_REPLY, ICMP_DEST_UNREACH, ICMP_ECHO = 0, 3, 8
-ICMP_FRAG_NEEDED = 4
 
 
 
@@ -142,8 +141,10 @@ class _Probe:
     def _icmp(self, icmp: bytes, source: str) -> None:
         if len(icmp) < 8:
             return
-        kind, code, _, ident, seq = struct.unpack("!BBHHH", icmp[:8])
-        if kind == ICMP_ECHO_REPLY and source == self.target and icmp[8:16] == self.token:
+        echo = parse_echo_reply(socket.AF_INET, icmp, raw=False)   # the IP header is off already
+        kind, code = icmp[0], icmp[1]
+        if echo is not None and source == self.target and icmp[8:16] == self.token:
+            ident, seq = echo
             if self.raw and ident != self.ident:
                 return
             size = self._size_of(seq)
