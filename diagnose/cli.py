@@ -144,7 +144,8 @@ def build_app():
         rule = next((r for r in _load_rules(obj["rules_path"]) if r.code == wanted), None)
         if rule is None:
             raise click.UsageError(_("unknown code {code}; see: diagnose rules list").format(code=code))
-        click.echo(phone.explain(rule, obj["lang"]), nl=False)
+        from .render.screen import columns_of
+        click.echo(phone.explain(rule, obj["lang"], columns_of(sys.stdout)), nl=False)
         return ExitCode.NO_FAULT
 
     @app.command(help=_("Turn a digest read out by a subscriber back into the diagnosis."))
@@ -161,7 +162,8 @@ def build_app():
                        else _("not a valid digest: {detail}").format(detail=exc))
             raise click.UsageError(message) from None
         rule = next((r for r in _load_rules(obj["rules_path"]) if r.code == summary["code"]), None)
-        click.echo(phone.decoded(summary, rule, obj["lang"]), nl=False)
+        from .render.screen import columns_of
+        click.echo(phone.decoded(summary, rule, obj["lang"], columns_of(sys.stdout)), nl=False)
         return ExitCode.NO_FAULT
 
     @app.command(help=_("Send a report to the operator's ticket system (default: the last one). "
