@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,12 @@ CAP_NET_RAW = 13  # bit in /proc/self/status CapEff: raw sockets (ICMP, DHCP, PP
 
 def has_raw_socket_privilege(root: Path = Path("/")) -> bool:
     """Administrator rights as far as this tool cares: may it open raw sockets?"""
+    if sys.platform == "win32":  # ask Windows: an elevated administrator token
+        import ctypes
+        try:
+            return bool(ctypes.windll.shell32.IsUserAnAdmin())
+        except (AttributeError, OSError):
+            return False
     try:
         for line in (root / "proc/self/status").read_text().splitlines():
             if line.startswith("CapEff:"):
@@ -38,6 +45,8 @@ def run_command(argv: list[str], timeout: float) -> subprocess.CompletedProcess 
 
 
 def _driver(name: str) -> str | None:
+    if sys.platform != "linux":
+        return None
     from .net import ethtool
     return ethtool.driver(name)
 

@@ -7,6 +7,7 @@ are private to the user (mode 0700); a folder that already exists keeps its perm
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from contextlib import suppress
 from pathlib import Path
@@ -87,6 +88,8 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None,
 
 def fsync_dir(folder: Path) -> None:
     """Make a rename or unlink in folder durable (best effort: not every system allows it)."""
+    if sys.platform == "win32":
+        return
     with suppress(OSError, AttributeError):
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:

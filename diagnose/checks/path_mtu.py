@@ -31,6 +31,7 @@ import os
 import select
 import socket
 import struct
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -167,6 +168,8 @@ class _Probe:
 
     def _drain_errors(self) -> None:
         """Datagram sockets learn of ICMP errors only on the error queue (IP_RECVERR)."""
+        if sys.platform == "win32":
+            return
         while True:
             try:
                 data, ancillary, _, _ = self.sock.recvmsg(2048, 512, MSG_ERRQUEUE)
