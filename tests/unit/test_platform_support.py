@@ -67,7 +67,7 @@ _IMPORT_AS_ON_WINDOWS = """
 import sys
 for name in {modules!r}:
     sys.modules[name] = None          # `import fcntl` now fails, as on Windows
-import diagnose.cli, diagnose.diagnosis, diagnose.checks
+import diagnose.cli, diagnose.diagnosis, diagnose.checks, diagnose.platform.windows
 from diagnose.cli import main
 sys.argv = ["diagnose", "--help"]
 sys.exit(main())
@@ -79,3 +79,24 @@ def test_entry_points_import_without_posix_modules():
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Usage:" in done.stdout
+
+
+OS_SPECIFIC = ("diagnose.platform.linux", "diagnose.platform.windows", "diagnose.platform.macos",
+               "diagnose.net.ethtool", "diagnose.net.resolvconf", "fcntl", "winreg", "msvcrt")
+
+
+def test_no_check_imports_an_os_specific_module():
+    import ast
+    found = []
+    for path in sorted((ROOT / "diagnose" / "checks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                module = (("diagnose." if node.level == 2 else "diagnose.checks." if node.level == 1
+                           else "") + (node.module or ""))
+                names = [module] + [f"{module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found += [f"{path.name}: {name}" for name in names if name in OS_SPECIFIC]
+    assert not found
