@@ -242,8 +242,38 @@ def parse_ping(size: int, done) -> dict | None:
     return {"size": size, "outcome": "no_reply"}
 
 
+_WINDOWS_OUTCOMES = {"packet too big": "frag_needed", "timed out": "no_reply",
+                     "net unreachable": "unreachable", "host unreachable": "unreachable"}
+
+
+def windows_probe(ctx, target: str, sizes: tuple[int, ...]) -> list[dict]:
+    """IcmpSendEcho2 with Don't Fragment, every size at once (no administrator rights needed).
+    Windows does not say a router's MTU nor tell its own adapter's limit from a router's."""
+    from ..net.icmp_windows import echo
+    wait = ctx.budget(WINDOW_S)
+
+    def one(size: int) -> dict:
+        for tries in range(1, TRIES + 1):
+            answer = echo(target, count=1, timeout=wait / TRIES, size=size - HEADERS,
+                          dont_fragment=True)
+            if answer["answered"]:
+                return {"size": size, "outcome": "reply", "rtt_ms": answer["rtt_ms"],
+                        "tries": tries}
+            if answer["error"] != "timed out":
+                break
+        outcome = _WINDOWS_OUTCOMES.get(answer["error"] or "", "error")
+        return {"size": size, "outcome": outcome,
+                **({"mtu": None, "router": None} if outcome == "frag_needed" else
+                   {"router": None} if outcome == "unreachable" else
+                   {"error": answer["error"]} if outcome == "error" else {})}
+    with ThreadPoolExecutor(max_workers=len(sizes)) as pool:
+        return list(pool.map(one, sizes))
+
+
 def ping_probe(ctx, target: str, sizes: tuple[int, ...]) -> list[dict] | None:
     """The system ping, one process per size at once; None when it is missing or not allowed."""
+    if sys.platform == "win32":   # its output is localized; IcmpSendEcho2 does this instead
+        return None
     wait = ctx.budget(PING_WAIT_S)
 
     def one(size: int):
@@ -294,7 +324,10 @@ def run(ctx) -> CheckResult:
         return CheckResult(Status.SKIPPED, facts, N_("no ping target in the profile"))
     facts["target"] = target
     probes, method = None, None
-    for kind in (["raw"] if ctx.privileged else []) + ["icmp"]:
+    kinds: list[str] = (["raw"] if ctx.privileged else []) + ["icmp"]
+    if sys.platform == "win32":
+        probes, method, kinds = windows_probe(ctx, target, SIZES), "IcmpSendEcho2", []
+    for kind in kinds:
         probes = socket_probe(target, SIZES, raw=kind == "raw", window=ctx.budget(WINDOW_S),
                               deadline=ctx.deadline - 0.1)
         if probes is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import sys
 
 ECHO_TYPES = {socket.AF_INET: (8, 0), socket.AF_INET6: (128, 129)}   # request, reply
 ICMP_ECHO, ICMP_ECHO_REPLY = ECHO_TYPES[socket.AF_INET]
@@ -45,7 +46,12 @@ def parse_echo_reply(family: int, data: bytes, raw: bool) -> tuple[int, int] | N
 
 def open_echo_socket(family: int, privileged: bool) -> tuple[str, socket.socket] | None:
     """A non-blocking ICMP socket and how it was opened: an unprivileged datagram socket (where
-    net.ipv4.ping_group_range allows it), else raw as administrator; None when neither works."""
+    net.ipv4.ping_group_range allows it), else raw as administrator; None when neither works.
+    None on Windows: no datagram ICMP sockets, and raw ones lose replies to the firewall (under
+    Wine they gave 1 s round trips for a 1 ms link); IcmpSendEcho2 (net/icmp_windows.py) and TCP
+    handshakes do the work there."""
+    if sys.platform == "win32":
+        return None
     proto = socket.IPPROTO_ICMP if family == socket.AF_INET else socket.IPPROTO_ICMPV6
     attempts = [(DATAGRAM, socket.SOCK_DGRAM)]
     if privileged:
