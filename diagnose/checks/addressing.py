@@ -58,6 +58,9 @@ def run(ctx) -> CheckResult:
 
 
 def _dhcp_probe(ctx, interface: str, interfaces: dict) -> dict:
+    lacking = ctx.system.raw_frames()
+    if lacking:
+        return {"outcome": "not_run", "reason": lacking}
     if not ctx.privileged:
         return {"outcome": "not_run", "reason": N_("needs administrator rights")}
     if not (interfaces.get("primary_admin_up") and interfaces.get("primary_carrier")):
@@ -70,5 +73,5 @@ def _dhcp_probe(ctx, interface: str, interfaces: dict) -> dict:
 CHECK = CheckSpec(id="addressing", summary="IP addresses on the primary adapter; DHCP", run=run,
                   needs=("interfaces",), timeout=2.5, privilege="optional",
                   provides=("interface", "ipv4", "ipv6", "has_ipv4", "apipa", "has_ipv6_global",
-                            "dhcp_probe"),
+                            "dhcp", "dhcp_probe"),
                   name=N_("address"), position=30, digest_slot=2)

@@ -48,5 +48,6 @@ def run(ctx) -> CheckResult:
 
 CHECK = CheckSpec(id="proxy", summary="Proxy settings and whether the proxy accepts connections",
                   run=run, timeout=2.5,
-                  provides=("proxies", "any_configured", "any_refusing"),
+                  provides=("proxies", "any_configured", "any_refusing", "auto_config_url",
+                            "not_observed"),
                   name=N_("proxy"), position=140, digest_slot=6)

@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Mapping, TypeVar, Union
 
+from ..i18n import N_
+
 APIPA = ipaddress.ip_network("169.254.0.0/16")
 KINDS = ("ethernet", "wifi", "ppp", "loopback", "virtual", "other")
 
@@ -186,6 +188,11 @@ class Backend:
 
     def wifi_links(self, adapters: list[str]) -> Observed[dict[str, WifiLink]]:
         return self._not_here("Wi-Fi link")
+
+    def raw_frames(self) -> str | None:
+        """Why this OS cannot send and receive raw Ethernet frames (DHCP and PPPoE discovery);
+        None when it can."""
+        return N_("packet probes need a packet driver this system lacks")
 
 
 def backend_class() -> type[Backend]:

@@ -295,6 +295,9 @@ class LinuxBackend(Backend):
     def proxy(self) -> Observed[ProxyConfig]:
         return ProxyConfig(proxies=tuple(environment_proxies(self.ctx.env)))
 
+    def raw_frames(self) -> str | None:
+        return None   # packet sockets (AF_PACKET), as administrator
+
     def privilege(self) -> Privilege:
         try:
             for line in self.ctx.path("/proc/self/status").read_text().splitlines():
