@@ -148,6 +148,16 @@ def build_app():
         click.echo(phone.explain(rule, obj["lang"], columns_of(sys.stdout)), nl=False)
         return ExitCode.NO_FAULT
 
+    @app.command("facts", help=_("Write this computer's raw network facts (adapters, "
+                                       "addresses, routes, DNS, proxy), redacted, to FILE "
+                                       "(- for the screen), to send to the developers."))
+    @click.argument("file", metavar=_("FILE"))
+    @click.option("--no-redact", is_flag=True, help=_("Keep MAC and public addresses and names."))
+    def dump_facts(file: str, no_redact: bool):
+        from .platform import dump
+        dump.write(file, redact=not no_redact)
+        return ExitCode.NO_FAULT
+
     @app.command(help=_("Turn a digest read out by a subscriber back into the diagnosis."))
     @click.argument("digest", nargs=-1, required=True, metavar=_("DIGEST..."))
     @click.pass_obj
