@@ -26,7 +26,7 @@ from tests.lab.netlab import Lab
 REPO = Path(__file__).resolve().parents[2]
 WINE_DIR = Path(__file__).resolve().parent
 WINE_BINARIES = ("wine", "wineserver", "osslsigncode")
-WINE_TEST_TIMEOUT = 180
+WINE_TEST_TIMEOUT = 600   # the first test also builds the zip and the prefix (minutes under load)
 PREFIX_TIMEOUT = 240   # wineboot on a loaded two-core machine
 RUN_TIMEOUT = 120
 WINE_ENV = {"WINEDEBUG": "-all",
