@@ -16,7 +16,6 @@ without running its setup.py). tests/wine builds it and runs it under Wine in th
 from __future__ import annotations
 
 import argparse
-import ast
 import hashlib
 import io
 import os
@@ -39,7 +38,7 @@ EMBED_DATA_SHA256 = "38a071697ad96140f1b75fe45e1c53c8bd381a60d5c404b003d6cbb9d81
 EMBED_ROOT = "cp311/"           # the embeddable distribution's folder inside data.zip
 EMBED_SIGNER = "Python Software Foundation"
 PYTHON_TAG = "3.11"
-# Wheels a Windows install needs beyond setup.py's install_requires: click's console colours
+# Wheels a Windows install needs beyond pyproject.toml's dependencies: click's console colours
 # (pip download evaluates environment markers for this Linux machine, so they are named here).
 WINDOWS_ONLY_REQUIREMENTS = ("colorama",)
 TOP = "broadband-diagnose"
@@ -195,12 +194,10 @@ def check_signer(python_exe: Path) -> str:
 
 
 def requirements() -> list[str]:
-    """setup.py's install_requires (one home for the dependencies) plus Windows-only ones."""
-    tree = ast.parse((REPO / "setup.py").read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.keyword) and node.arg == "install_requires":
-            return [*ast.literal_eval(node.value), *WINDOWS_ONLY_REQUIREMENTS]
-    raise SystemExit("setup.py has no install_requires")
+    """pyproject.toml's dependencies (one home for them) plus Windows-only ones."""
+    import tomllib
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    return [*project["dependencies"], *WINDOWS_ONLY_REQUIREMENTS]
 
 
 def fetch_wheels(cache: Path) -> list[Path]:
@@ -214,11 +211,11 @@ def fetch_wheels(cache: Path) -> list[Path]:
 
 
 def package_wheel(work: Path) -> Path:
-    """This package as a wheel, built by pip from setup.py (what to ship is said there once)."""
+    """This package as a wheel, built by pip from pyproject.toml (what to ship is said there once)."""
     out, source = work / "package-wheel", work / "source"
     source.mkdir()
     # From a clean copy: pip builds in the source tree, and a stale build/ must not leak in.
-    for name in ("setup.py", "README.md", "LICENSE", "diagnose", "rules"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE", "diagnose", "rules"):
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, source / name,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

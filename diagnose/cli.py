@@ -275,6 +275,8 @@ def _process_start() -> float:
     from now."""
     import time
     now = time.monotonic()
+    if sys.platform != "linux":   # /proc is Linux's
+        return now
     try:
         with open("/proc/uptime") as uptime, open("/proc/self/stat") as stat:
             up = float(uptime.read().split()[0])
