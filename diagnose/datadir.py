@@ -74,7 +74,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None,
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-            if owner is not None and hasattr(os, "fchown") and os.geteuid() == 0:
+            if owner is not None and sys.platform != "win32" and os.geteuid() == 0:
                 os.fchown(handle.fileno(), *owner)
             if mode is not None and hasattr(os, "fchmod"):
                 os.fchmod(handle.fileno(), mode)
