@@ -144,7 +144,18 @@ def build_app():
         rule = next((r for r in _load_rules(obj["rules_path"]) if r.code == wanted), None)
         if rule is None:
             raise click.UsageError(_("unknown code {code}; see: diagnose rules list").format(code=code))
-        click.echo(phone.explain(rule, obj["lang"]), nl=False)
+        from .render.screen import columns_of
+        click.echo(phone.explain(rule, obj["lang"], columns_of(sys.stdout)), nl=False)
+        return ExitCode.NO_FAULT
+
+    @app.command("facts", help=_("Write this computer's raw network facts (adapters, "
+                                       "addresses, routes, DNS, proxy), redacted, to FILE "
+                                       "(- for the screen), to send to the developers."))
+    @click.argument("file", metavar=_("FILE"))
+    @click.option("--no-redact", is_flag=True, help=_("Keep MAC and public addresses and names."))
+    def dump_facts(file: str, no_redact: bool):
+        from .platform import dump
+        dump.write(file, redact=not no_redact)
         return ExitCode.NO_FAULT
 
     @app.command(help=_("Turn a digest read out by a subscriber back into the diagnosis."))
@@ -161,7 +172,8 @@ def build_app():
                        else _("not a valid digest: {detail}").format(detail=exc))
             raise click.UsageError(message) from None
         rule = next((r for r in _load_rules(obj["rules_path"]) if r.code == summary["code"]), None)
-        click.echo(phone.decoded(summary, rule, obj["lang"]), nl=False)
+        from .render.screen import columns_of
+        click.echo(phone.decoded(summary, rule, obj["lang"], columns_of(sys.stdout)), nl=False)
         return ExitCode.NO_FAULT
 
     @app.command(help=_("Send a report to the operator's ticket system (default: the last one). "
@@ -263,6 +275,8 @@ def _process_start() -> float:
     from now."""
     import time
     now = time.monotonic()
+    if sys.platform != "linux":   # /proc is Linux's
+        return now
     try:
         with open("/proc/uptime") as uptime, open("/proc/self/stat") as stat:
             up = float(uptime.read().split()[0])

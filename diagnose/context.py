@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,18 +11,12 @@ from typing import Any, Callable, Mapping
 
 from .model import CheckResult, Status
 
-CAP_NET_RAW = 13  # bit in /proc/self/status CapEff: raw sockets (ICMP, DHCP, PPPoE)
-
 
 def has_raw_socket_privilege(root: Path = Path("/")) -> bool:
-    """Administrator rights as far as this tool cares: may it open raw sockets?"""
-    try:
-        for line in (root / "proc/self/status").read_text().splitlines():
-            if line.startswith("CapEff:"):
-                return bool(int(line.split()[1], 16) >> CAP_NET_RAW & 1)
-    except (OSError, ValueError, IndexError):
-        pass
-    return os.geteuid() == 0
+    """Administrator rights as far as this tool cares: may it open raw sockets? The OS is asked."""
+    from .platform import for_context
+    return for_context(Context(profile={}, privileged=False, deadline=time.monotonic() + 1,
+                               root=root)).privilege().admin
 
 
 # System tools answer in English, whatever language the report is in, so they can be parsed.
@@ -38,6 +33,8 @@ def run_command(argv: list[str], timeout: float) -> subprocess.CompletedProcess 
 
 
 def _driver(name: str) -> str | None:
+    if sys.platform != "linux":
+        return None
     from .net import ethtool
     return ethtool.driver(name)
 
@@ -59,6 +56,15 @@ class Context:
     run: Callable[[list[str], float], subprocess.CompletedProcess | None] = run_command
     if_addrs: Callable[[], dict[str, list[Any]]] = _if_addrs
     driver: Callable[[str], str | None] = _driver        # an adapter's kernel driver
+    backend: Any = None  # the platform backend (diagnose.platform); None: this OS's, through this
+
+    @property
+    def system(self):
+        """The platform backend: the raw facts of this OS, read through this context."""
+        if self.backend is None:
+            from .platform import for_context
+            self.backend = for_context(self)
+        return self.backend
 
     def path(self, absolute: str) -> Path:
         return self.root / absolute.lstrip("/")

@@ -7,6 +7,7 @@ are private to the user (mode 0700); a folder that already exists keeps its perm
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from contextlib import suppress
 from pathlib import Path
@@ -73,7 +74,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None,
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-            if owner is not None and hasattr(os, "fchown") and os.geteuid() == 0:
+            if owner is not None and sys.platform != "win32" and os.geteuid() == 0:
                 os.fchown(handle.fileno(), *owner)
             if mode is not None and hasattr(os, "fchmod"):
                 os.fchmod(handle.fileno(), mode)
@@ -87,6 +88,8 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None,
 
 def fsync_dir(folder: Path) -> None:
     """Make a rename or unlink in folder durable (best effort: not every system allows it)."""
+    if sys.platform == "win32":
+        return
     with suppress(OSError, AttributeError):
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         try:

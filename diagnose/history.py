@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import sys
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -173,7 +174,7 @@ def _iso(moment: datetime.datetime) -> str:
 def _locked(path: Path, wait: float = LOCK_WAIT_S) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
-        if fcntl is not None:
+        if sys.platform != "win32" and fcntl is not None:
             give_up = time.monotonic() + wait
             while True:
                 try:

@@ -139,6 +139,8 @@ class UserFile:
 
 def _read_only_mount(folder: Path) -> bool:
     """os.access() says yes to root even on a read-only file system."""
+    if sys.platform == "win32":   # no statvfs
+        return False
     try:
         return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
     except (OSError, AttributeError):
@@ -155,7 +157,8 @@ def _open_special(target: Path, info: os.stat_result):
         fd = os.open(target, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise OutputError(exc.errno, exc.strerror) from None
-    os.set_blocking(fd, True)
+    if sys.platform != "win32":
+        os.set_blocking(fd, True)
     return os.fdopen(fd, "wb")
 
 

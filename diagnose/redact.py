@@ -57,6 +57,7 @@ import ipaddress
 import os
 import re
 import socket
+import sys
 from typing import Any, Callable, Iterable
 from urllib.parse import quote, quote_plus
 
@@ -144,7 +145,7 @@ def _detect_usernames() -> list[str]:
         if os.environ.get(variable):
             names.append(os.environ[variable])
     uid = os.environ.get("PKEXEC_UID", "")
-    if uid.isdigit():
+    if uid.isdigit() and sys.platform != "win32":
         try:
             import pwd
             names.append(pwd.getpwuid(int(uid)).pw_name)

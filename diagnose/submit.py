@@ -60,6 +60,7 @@ import logging
 import os
 import random
 import re
+import sys
 import time
 from contextlib import suppress
 from dataclasses import dataclass
@@ -349,7 +350,7 @@ class _Lock:
 
 def _try_lock(fd: int) -> bool:
     try:
-        if fcntl is not None:
+        if sys.platform != "win32" and fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         else:  # pragma: no cover - Windows
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)

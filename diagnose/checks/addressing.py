@@ -2,27 +2,27 @@
 from __future__ import annotations
 
 import ipaddress
-import socket
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
+from ..platform import APIPA, Address, NotObserved
 
-APIPA = ipaddress.ip_network("169.254.0.0/16")
 # A DHCP server on the home LAN offers within milliseconds; 1.5 s leaves room for a slow router.
 DHCP_PROBE_WAIT_S = 1.5
 
 
-def addresses(entries) -> tuple[list[dict], list[dict]]:
-    v4, v6 = [], []
-    for entry in entries:
-        if entry.family == socket.AF_INET:
-            prefix = ipaddress.ip_network(f"0.0.0.0/{entry.netmask}").prefixlen if entry.netmask else 32
-            v4.append({"address": entry.address, "prefixlen": prefix})
-        elif entry.family == socket.AF_INET6:
-            address = ipaddress.ip_address(entry.address.split("%", 1)[0])
-            v6.append({"address": str(address), "scope": "link" if address.is_link_local else
-                       ("global" if address.is_global or address in ipaddress.ip_network("fc00::/7")
-                        else "other")})
+def _scope(address) -> str:
+    if address.is_link_local:
+        return "link"
+    return "global" if address.is_global or address in ipaddress.ip_network("fc00::/7") else "other"
+
+
+def addresses(observed: list[Address], adapter: str) -> tuple[list[dict], list[dict]]:
+    v4 = [{"address": a.address, "prefixlen": a.prefixlen}
+          for a in observed if a.adapter == adapter and a.family == 4]
+    v6 = [{"address": str(ipaddress.ip_address(a.address)),
+           "scope": _scope(ipaddress.ip_address(a.address))}
+          for a in observed if a.adapter == adapter and a.family == 6]
     return v4, v6
 
 
@@ -31,7 +31,13 @@ def run(ctx) -> CheckResult:
     primary = interfaces.get("primary")
     if not primary:
         return CheckResult(Status.SKIPPED, {"interface": None}, N_("no adapter to look at"))
-    v4, v6 = addresses(ctx.if_addrs().get(primary, []))
+    observed = ctx.system.addresses()
+    if isinstance(observed, NotObserved):
+        return CheckResult(Status.ERROR, {"interface": primary},
+                           N_("cannot read the addresses: {error}"),
+                           reason_args={"error": observed.reason})
+    v4, v6 = addresses(observed, primary)
+    dhcp = [a.dhcp for a in observed if a.adapter == primary and a.family == 4]
     usable = [a for a in v4 if ipaddress.ip_address(a["address"]) not in APIPA]
     facts = {
         "interface": primary,
@@ -40,6 +46,7 @@ def run(ctx) -> CheckResult:
         "has_ipv4": bool(usable),
         "apipa": bool(v4) and not usable,
         "has_ipv6_global": any(a["scope"] == "global" for a in v6),
+        "dhcp": any(dhcp) if dhcp and None not in dhcp else None,   # None: the OS does not say
         "dhcp_probe": {"outcome": "not_run"},
     }
     if usable:
@@ -51,6 +58,9 @@ def run(ctx) -> CheckResult:
 
 
 def _dhcp_probe(ctx, interface: str, interfaces: dict) -> dict:
+    lacking = ctx.system.raw_frames()
+    if lacking:
+        return {"outcome": "not_run", "reason": lacking}
     if not ctx.privileged:
         return {"outcome": "not_run", "reason": N_("needs administrator rights")}
     if not (interfaces.get("primary_admin_up") and interfaces.get("primary_carrier")):
@@ -63,5 +73,5 @@ def _dhcp_probe(ctx, interface: str, interfaces: dict) -> dict:
 CHECK = CheckSpec(id="addressing", summary="IP addresses on the primary adapter; DHCP", run=run,
                   needs=("interfaces",), timeout=2.5, privilege="optional",
                   provides=("interface", "ipv4", "ipv6", "has_ipv4", "apipa", "has_ipv6_global",
-                            "dhcp_probe"),
+                            "dhcp", "dhcp_probe"),
                   name=N_("address"), position=30, digest_slot=2)

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net import dnsquery, resolvconf
+from ..net import dnsquery
 
 # A resolver in the home answers in milliseconds; the operator's within a few hundred. One second
 # tells a dead one from a slow one and keeps a dead network's report fast.
@@ -21,7 +21,7 @@ def _works(queries: list[dict], servers: list[str]) -> bool | None:
 
 def run(ctx) -> CheckResult:
     names = ctx.profile["probes"]["dns_names"]
-    config = resolvconf.configured(ctx)
+    config = ctx.system.configured_dns()
     configured = config["servers"][:MAX_CONFIGURED]
     gateway = ctx.facts("route").get("gateway")
     public = list(ctx.profile["probes"]["public_resolvers"])
@@ -51,7 +51,7 @@ def run(ctx) -> CheckResult:
     if not configured:
         if config["error"]:
             return CheckResult(Status.PROBLEM, facts, N_("cannot read {file}"),
-                               reason_args={"file": "/etc/resolv.conf"})
+                               reason_args={"file": config["source"] or "?"})
         return CheckResult(Status.PROBLEM, facts, N_("no DNS server configured"))
     if not facts["configured_works"]:
         return CheckResult(Status.PROBLEM, facts, N_("configured DNS ({servers}) does not resolve"),

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net import dnsquery, resolvconf
+from ..net import dnsquery
 
 QUERY_WAIT_S = 1.0   # as the dns check: a live resolver answers well within it
 MAX_CONFIGURED = 3   # the C library never asks more than three
@@ -58,7 +58,7 @@ def _nxdomain(queries: list[dict]) -> bool | None:
 
 
 def run(ctx) -> CheckResult:
-    config = resolvconf.configured(ctx)
+    config = ctx.system.configured_dns()
     configured = config["servers"][:MAX_CONFIGURED]
     public = list(ctx.profile["probes"]["public_resolvers"])
     name = probe_name(list(ctx.profile["probes"]["dns_names"]))

@@ -4,25 +4,12 @@ from __future__ import annotations
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net import reach
+from ..platform import NotObserved
 
 # A home router answers DNS (53) or its web page (80); a refused connect also proves it is there.
 DNS_PORT = 53
 PROBE_PORTS = (DNS_PORT, 80)
 PROBE_WAIT_S = 1.0
-ARP_COMPLETE = 0x2
-
-
-def neighbour(arp_table: str, address: str) -> dict:
-    for line in arp_table.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 6 and fields[0] == address:
-            try:
-                complete = int(fields[2], 16) & ARP_COMPLETE
-            except ValueError:
-                continue
-            return {"state": "resolved" if complete else "incomplete",
-                    "mac": fields[3] if complete else None, "device": fields[5]}
-    return {"state": "absent", "mac": None, "device": None}
 
 
 def run(ctx) -> CheckResult:
@@ -31,10 +18,9 @@ def run(ctx) -> CheckResult:
         return CheckResult(Status.SKIPPED, {"address": None}, N_("no default gateway"))
     answers = reach.host_answers(gateway, PROBE_PORTS, privileged=ctx.privileged, run=ctx.run,
                                  timeout=ctx.budget(PROBE_WAIT_S))
-    try:
-        arp = neighbour(ctx.path("/proc/net/arp").read_text(), gateway)
-    except OSError:
-        arp = {"state": "unknown", "mac": None, "device": None}
+    entry = ctx.system.neighbour(gateway)
+    arp = ({"state": "unknown", "mac": None, "device": None} if isinstance(entry, NotObserved)
+           else {"state": entry.state, "mac": entry.mac, "device": entry.adapter})
     # ARP alone proves only that the router's link is alive, not that it works: kept apart.
     answers["neighbour"] = arp
     # The router's DNS service: open while its DNS proxy runs (even when the operator behind it

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net import dnsquery, reach, resolvconf
+from ..net import dnsquery, reach
 
 RESOLVE_WAIT_S = 1.0    # as for the dns check: a live resolver answers well within it
 CONNECT_WAIT_S = 1.5    # TCP handshake to a domestic endpoint; a dead route fails faster
@@ -147,7 +147,7 @@ def fetch(ctx, url: str, resolvers: list[str]) -> dict:
 
 def run(ctx) -> CheckResult:
     probes = ctx.profile["probes"]
-    resolvers = resolvconf.configured(ctx)["servers"][:3]
+    resolvers = ctx.system.configured_dns()["servers"][:3]
     # Not `with`: its exit would wait for a fetch that still hangs (a trickling server).
     pool = ThreadPoolExecutor(max_workers=len(probes["connectivity_urls"]) + len(probes["ping_targets"]))
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net import dnsquery, reach, resolvconf
+from ..net import dnsquery, reach
 
 # Global unicast (RFC 4291 2000::/3): the addresses a computer uses for the internet. ULA (fc00::/7)
 # and link-local ones are not: with only those, systems prefer IPv4 and nothing stalls.
@@ -78,7 +78,7 @@ def run(ctx) -> CheckResult:
     }
     if not (facts["has_global_unicast"] and facts["has_default"]):
         return CheckResult(Status.SKIPPED, facts, N_("no global IPv6 address with a default route"))
-    resolvers = resolvconf.configured(ctx)["servers"][:MAX_CONFIGURED]
+    resolvers = ctx.system.configured_dns()["servers"][:MAX_CONFIGURED]
     names = list(ctx.profile["probes"]["dns_names"])
     if not resolvers:
         return CheckResult(Status.SKIPPED, facts, N_("no DNS server configured"))

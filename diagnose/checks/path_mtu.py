@@ -31,13 +31,15 @@ import os
 import select
 import socket
 import struct
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net.probe_series import echo_request
+from ..net.icmp import (ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_FRAG_NEEDED, echo_request,
+                        parse_echo_reply)
 from ..net.reach import read_ping
 
 # Total IPv4 packet sizes, largest first: Ethernet 1500; PPPoE 1492; PPPoE over a tunnel or VLAN
@@ -52,8 +54,6 @@ PING_WAIT_S = 1.3            # the system ping: two echoes 0.2 s apart, 1 s for 
 IP_MTU_DISCOVER, IP_PMTUDISC_PROBE, IP_RECVERR = 10, 3, 11   # <linux/in.h>
 MSG_ERRQUEUE = getattr(socket, "MSG_ERRQUEUE", 0x2000)
 SO_EE_ORIGIN_ICMP = 2
-ICMP_ECHO_REPLY, ICMP_DEST_UNREACH, ICMP_ECHO = 0, 3, 8
-ICMP_FRAG_NEEDED = 4
 
 
 
@@ -142,8 +142,10 @@ class _Probe:
     def _icmp(self, icmp: bytes, source: str) -> None:
         if len(icmp) < 8:
             return
-        kind, code, _, ident, seq = struct.unpack("!BBHHH", icmp[:8])
-        if kind == ICMP_ECHO_REPLY and source == self.target and icmp[8:16] == self.token:
+        echo = parse_echo_reply(socket.AF_INET, icmp, raw=False)   # the IP header is off already
+        kind, code = icmp[0], icmp[1]
+        if echo is not None and source == self.target and icmp[8:16] == self.token:
+            ident, seq = echo
             if self.raw and ident != self.ident:
                 return
             size = self._size_of(seq)
@@ -166,6 +168,8 @@ class _Probe:
 
     def _drain_errors(self) -> None:
         """Datagram sockets learn of ICMP errors only on the error queue (IP_RECVERR)."""
+        if sys.platform == "win32":
+            return
         while True:
             try:
                 data, ancillary, _, _ = self.sock.recvmsg(2048, 512, MSG_ERRQUEUE)
@@ -238,8 +242,38 @@ def parse_ping(size: int, done) -> dict | None:
     return {"size": size, "outcome": "no_reply"}
 
 
+_WINDOWS_OUTCOMES = {"packet too big": "frag_needed", "timed out": "no_reply",
+                     "net unreachable": "unreachable", "host unreachable": "unreachable"}
+
+
+def windows_probe(ctx, target: str, sizes: tuple[int, ...]) -> list[dict]:
+    """IcmpSendEcho2 with Don't Fragment, every size at once (no administrator rights needed).
+    Windows does not say a router's MTU nor tell its own adapter's limit from a router's."""
+    from ..net.icmp_windows import echo
+    wait = ctx.budget(WINDOW_S)
+
+    def one(size: int) -> dict:
+        for tries in range(1, TRIES + 1):
+            answer = echo(target, count=1, timeout=wait / TRIES, size=size - HEADERS,
+                          dont_fragment=True)
+            if answer["answered"]:
+                return {"size": size, "outcome": "reply", "rtt_ms": answer["rtt_ms"],
+                        "tries": tries}
+            if answer["error"] != "timed out":
+                break
+        outcome = _WINDOWS_OUTCOMES.get(answer["error"] or "", "error")
+        return {"size": size, "outcome": outcome,
+                **({"mtu": None, "router": None} if outcome == "frag_needed" else
+                   {"router": None} if outcome == "unreachable" else
+                   {"error": answer["error"]} if outcome == "error" else {})}
+    with ThreadPoolExecutor(max_workers=len(sizes)) as pool:
+        return list(pool.map(one, sizes))
+
+
 def ping_probe(ctx, target: str, sizes: tuple[int, ...]) -> list[dict] | None:
     """The system ping, one process per size at once; None when it is missing or not allowed."""
+    if sys.platform == "win32":   # its output is localized; IcmpSendEcho2 does this instead
+        return None
     wait = ctx.budget(PING_WAIT_S)
 
     def one(size: int):
@@ -290,7 +324,10 @@ def run(ctx) -> CheckResult:
         return CheckResult(Status.SKIPPED, facts, N_("no ping target in the profile"))
     facts["target"] = target
     probes, method = None, None
-    for kind in (["raw"] if ctx.privileged else []) + ["icmp"]:
+    kinds: list[str] = (["raw"] if ctx.privileged else []) + ["icmp"]
+    if sys.platform == "win32":
+        probes, method, kinds = windows_probe(ctx, target, SIZES), "IcmpSendEcho2", []
+    for kind in kinds:
         probes = socket_probe(target, SIZES, raw=kind == "raw", window=ctx.budget(WINDOW_S),
                               deadline=ctx.deadline - 0.1)
         if probes is not None:

@@ -187,12 +187,16 @@ def _read(path) -> str | None:
         return None
 
 
-def _processes() -> list[str]:
+def _processes() -> list[str] | None:
+    """Dialer processes running; None when the process list cannot be read (Wine, sandboxes)."""
     import psutil
     names = set()
-    for process in psutil.process_iter(["name"]):
-        if process.info.get("name") in DIALER_PROCESSES:
-            names.add(process.info["name"])
+    try:
+        for process in psutil.process_iter(["name"]):
+            if process.info.get("name") in DIALER_PROCESSES:
+                names.add(process.info["name"])
+    except (psutil.Error, OSError):
+        return None
     return sorted(names)
 
 
@@ -283,7 +287,7 @@ def run(ctx) -> CheckResult:
     dialer, account = _dialer(peers_texts, peers, nm_texts, nm, by_name,
                               vlans(nm_texts, _read(ctx.path("/proc/net/vlan/config"))))
     facts = {
-        "is_dialer": bool(peers or nm or ppp or "pppd" in processes),
+        "is_dialer": bool(peers or nm or ppp or "pppd" in (processes or ())),
         "peers": peers,
         "networkmanager": nm,
         "ppp_interfaces": [a["name"] for a in ppp],

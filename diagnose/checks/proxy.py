@@ -1,41 +1,33 @@
-"""proxy: proxies set in the environment, and whether each one accepts connections."""
+"""proxy: proxies set in the environment or the system settings; does each accept connections?"""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net import reach
+from ..platform import NotObserved
 
-VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 CONNECT_WAIT_S = 1.5  # a proxy on the LAN or at the operator accepts in milliseconds
-_DEFAULT_PORTS = {"http": 80, "https": 443, "socks4": 1080, "socks5": 1080, "socks5h": 1080}
 
 
-def configured(env) -> list[dict]:
-    """One entry per distinct proxy, naming the variables that point at it; never credentials."""
+def configured(settings) -> list[dict]:
+    """One entry per distinct proxy, naming where it is set (variables, system settings)."""
     proxies: dict[tuple, dict] = {}
-    for upper in VARIABLES:
-        for name in (upper, upper.lower()):
-            value = (env.get(name) or "").strip()
-            if not value:
-                continue
-            parts = urlsplit(value if "://" in value else f"http://{value}")
-            try:
-                port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 80)
-            except ValueError:
-                port = None
-            key = (parts.scheme, parts.hostname, port)
-            entry = proxies.setdefault(key, {"variables": [], "scheme": parts.scheme,
-                                             "host": parts.hostname, "port": port})
-            entry["variables"].append(name)
+    for setting in settings:
+        key = (setting.scheme, setting.host, setting.port)
+        entry = proxies.setdefault(key, {"variables": [], "scheme": setting.scheme,
+                                         "host": setting.host, "port": setting.port})
+        entry["variables"].append(setting.source)
     return list(proxies.values())
 
 
 def run(ctx) -> CheckResult:
-    proxies = configured(ctx.env)
-    facts = {"proxies": proxies, "any_configured": bool(proxies), "any_refusing": False}
+    config = ctx.system.proxy()
+    proxies = configured(() if isinstance(config, NotObserved) else config.proxies)
+    facts = {"proxies": proxies, "any_configured": bool(proxies), "any_refusing": False,
+             "auto_config_url": None if isinstance(config, NotObserved) else config.auto_config_url,
+             "not_observed": config.reason if isinstance(config, NotObserved) else None}
     if not proxies:
         return CheckResult(Status.OK, facts)
     wait = ctx.budget(CONNECT_WAIT_S)
@@ -56,5 +48,6 @@ def run(ctx) -> CheckResult:
 
 CHECK = CheckSpec(id="proxy", summary="Proxy settings and whether the proxy accepts connections",
                   run=run, timeout=2.5,
-                  provides=("proxies", "any_configured", "any_refusing"),
+                  provides=("proxies", "any_configured", "any_refusing", "auto_config_url",
+                            "not_observed"),
                   name=N_("proxy"), position=140, digest_slot=6)

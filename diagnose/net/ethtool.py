@@ -1,10 +1,14 @@
 """An adapter's driver name from the kernel (ETHTOOL_GDRVINFO); needs no privilege."""
 from __future__ import annotations
 
-import array
-import fcntl
-import socket
-import struct
+import sys
+
+assert sys.platform == "linux", "ethtool is Linux only"  # mypy: Linux only
+
+import array  # noqa: E402
+import fcntl  # noqa: E402
+import socket  # noqa: E402
+import struct  # noqa: E402
 
 SIOCETHTOOL = 0x8946
 ETHTOOL_GDRVINFO = 0x3

@@ -7,9 +7,9 @@ imported only inside open_socket, so importing this module is cheap.
 from __future__ import annotations
 
 import errno
-import fcntl
 import socket
 import struct
+import sys
 import time
 
 ETH_HLEN = 14
@@ -49,6 +49,10 @@ def iface_hwaddr(iface: str) -> tuple[int, bytes]:
     An ioctl on a UDP socket: needs no privilege, so a missing interface is
     reported as such rather than as a raw-socket failure.
     """
+    if sys.platform != "linux":
+        raise OSError(errno.ENOSYS, "packet sockets are Linux only here")
+    import fcntl
+
     name = iface.encode("utf-8")
     if not name or len(name) >= 16 or b"\x00" in name or b"/" in name:
         raise OSError(errno.ENODEV, "invalid interface name")
@@ -95,6 +99,8 @@ def drain(fd: socket.socket):
 
     At most MAX_DRAIN reads; frames we sent ourselves are skipped.
     """
+    if sys.platform != "linux":
+        return
     for _ in range(MAX_DRAIN):
         try:
             data, addr = fd.recvfrom(RECV_BUFSIZE, socket.MSG_DONTWAIT)

@@ -30,11 +30,12 @@ import selectors
 import socket
 import struct
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-ICMP_METHOD, RAW_METHOD, TCP_METHOD = "icmp", "icmp-raw", "tcp"
-_ECHO = {socket.AF_INET: (8, 0), socket.AF_INET6: (128, 129)}   # request, reply types
+from .icmp import DATAGRAM, RAW, echo_request, open_echo_socket, parse_echo_reply
+
+ICMP_METHOD, RAW_METHOD, TCP_METHOD = DATAGRAM, RAW, "tcp"
 _PAYLOAD = b"broadband-diagnose-line-quality"  # 31 bytes, the same in every echo
 _REFUSED = (errno.ECONNREFUSED,)
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK)
@@ -173,34 +174,6 @@ class _Series:
         }
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
-def echo_request(family: int, ident: int, sequence: int, payload: bytes = _PAYLOAD) -> bytes:
-    kind = _ECHO[family][0]
-    header = struct.pack("!BBHHH", kind, 0, 0, ident, sequence)
-    checksum = _checksum(header + payload) if family == socket.AF_INET else 0  # v6: the kernel's
-    return struct.pack("!BBHHH", kind, 0, checksum, ident, sequence) + payload
-
-
-def parse_echo_reply(family: int, data: bytes, raw: bool) -> tuple[int, int] | None:
-    """(identifier, sequence) of an echo reply, else None. Raw IPv4 sockets include the IP header."""
-    if raw and family == socket.AF_INET:
-        if len(data) < 20 or data[0] >> 4 != 4:
-            return None
-        data = data[(data[0] & 0x0F) * 4:]
-    if len(data) < 8 or data[0] != _ECHO[family][1] or data[1] != 0:
-        return None
-    ident, sequence = struct.unpack("!HH", data[4:8])
-    return ident, sequence
-
-
 class _IcmpSeries(_Series):
     """Echoes from one socket of its own: the kernel (datagram) or our id (raw) keeps hosts apart."""
 
@@ -221,7 +194,7 @@ class _IcmpSeries(_Series):
         sequence = (self.base + probe.index) & 0xFFFF
         self.by_sequence[sequence] = probe
         try:
-            self.sock.sendto(echo_request(self.family, self.ident, sequence),
+            self.sock.sendto(echo_request(self.family, self.ident, sequence, _PAYLOAD),
                              (self.host.address, 0))
         except OSError as exc:
             self.note_error(probe, errno.errorcode.get(exc.errno, "error"))
@@ -308,22 +281,6 @@ class _TcpSeries(_Series):
             self.close(probe)
 
 
-def _open_icmp(family: int, privileged: bool) -> tuple[str, socket.socket] | None:
-    """An ICMP socket and its method: unprivileged datagram first, raw as administrator."""
-    proto = socket.IPPROTO_ICMP if family == socket.AF_INET else socket.IPPROTO_ICMPV6
-    attempts = [(ICMP_METHOD, socket.SOCK_DGRAM)]
-    if privileged:
-        attempts.append((RAW_METHOD, socket.SOCK_RAW))
-    for method, kind in attempts:
-        try:
-            sock = socket.socket(family, kind, proto)
-        except OSError:
-            continue
-        sock.setblocking(False)
-        return method, sock
-    return None
-
-
 def measure(hosts: list[Host], plan: Plan, *, privileged: bool, deadline: float,
             icmp: bool = True, clock: Clock | None = None) -> list[dict[str, Any]]:
     """One result per host, in order (see module doc). Returns by `deadline` (on the clock:
@@ -337,7 +294,7 @@ def measure(hosts: list[Host], plan: Plan, *, privileged: bool, deadline: float,
         for host in hosts:
             family = socket.AF_INET6 if ipaddress.ip_address(host.address).version == 6 \
                 else socket.AF_INET
-            opened = _open_icmp(family, privileged) if icmp else None
+            opened = open_echo_socket(family, privileged) if icmp else None
             if opened is not None:
                 primary.append(_IcmpSeries(host, opened[0], plan, start, opened[1], selector))
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import re
 import socket
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,7 +54,11 @@ def read_ping(stdout: str | None, stderr: str | None) -> PingOutput:
 
 def icmp_echo(address: str, *, count: int = 2, timeout: float = ECHO_WAIT_S, privileged: bool,
               run: Callable[[list[str], float], Any]) -> dict[str, Any]:
-    """Echo via icmplib (unprivileged, then raw as administrator), else the system ping."""
+    """Echo via icmplib (unprivileged, then raw as administrator), else the system ping.
+    On Windows, IcmpSendEcho2 (no administrator rights, no localized ping output to parse)."""
+    if sys.platform == "win32":
+        from .icmp_windows import echo
+        return echo(address, count=count, timeout=timeout)
     tried = []
     for raw in ([False, True] if privileged else [False]):
         outcome = _icmplib_echo(address, count, timeout, raw)

@@ -5,8 +5,8 @@ from typing import Any
 
 from ..engine.pack import PLACEHOLDER
 from .. import sides
-from ..i18n import CONFIDENCE_NAMES, STATUS_NAMES, N_, check_name, t
-from .screen import pad, width
+from ..i18n import CONFIDENCE_MEANINGS, CONFIDENCE_NAMES, STATUS_NAMES, N_, check_name, t
+from .screen import pad, width, wrap
 
 SIDE_NAMES = {side.name: side.means for side in sides.ALL}
 
@@ -33,29 +33,37 @@ def _generic(text: str) -> str:
     return PLACEHOLDER.sub("…", text)
 
 
-def explain(rule, lang: str) -> str:
+def explain(rule, lang: str, columns: int | None = None) -> str:
+    """columns: the terminal's width to wrap to (hanging indents), None for none."""
     doc = rule.doc[lang]
-    lines = [f"[{rule.code}] {_generic(rule.title[lang])}",
-             t(lang, "Side: {side}", side=t(lang, SIDE_NAMES[rule.side])), "",
-             t(lang, "What it means:"), f"  {doc['means']}", "",
-             t(lang, "How to confirm:"), f"  {doc['confirm']}", "",
-             t(lang, "What to tell the subscriber:")]
-    lines += [f"  {n}. {_generic(step)}" for n, step in enumerate(rule.advice[lang], 1)]
-    lines += ["", t(lang, "Ticket:"), f"  {_ticket(lang, rule.side)}"]
+    lines = wrap(_generic(rule.title[lang]), columns, f"[{rule.code}] ")
+    lines += wrap(t(lang, "Side: {side}", side=t(lang, SIDE_NAMES[rule.side])), columns)
+    for heading, text in ((N_("What it means:"), doc["means"]),
+                          (N_("How to confirm:"), doc["confirm"])):
+        lines += ["", t(lang, heading)] + wrap(text, columns, "  ")
+    lines += ["", t(lang, "What to tell the subscriber:")]
+    for n, step in enumerate(rule.advice[lang], 1):
+        lines += wrap(_generic(step), columns, f"  {n}. ")
+    lines += ["", t(lang, "Ticket:")] + wrap(_ticket(lang, rule.side), columns, "  ")
     return "\n".join(lines) + "\n"
 
 
-def decoded(summary: dict[str, Any], rule, lang: str) -> str:
+def decoded(summary: dict[str, Any], rule, lang: str, columns: int | None = None) -> str:
     side = summary["side"]
     title = _generic(rule.title[lang]) if rule is not None else t(lang, "(a code this rule pack does not know)")
-    lines = [f"[{summary['code']}] {title}",
-             t(lang, "Side: {side}", side=t(lang, SIDE_NAMES[side])),
-             t(lang, "Confidence: {confidence}",
-               confidence=t(lang, CONFIDENCE_NAMES[summary["confidence"]])),
-             t(lang, "Run as administrator: {answer}",
-               answer=t(lang, "yes") if summary["privileged"] else t(lang, "no")),
-             t(lang, "Ticket:") + " " + _ticket(lang, side), "", t(lang, "Checks:")]
-    for check_id, status in summary["checks"].items():
-        shown = t(lang, STATUS_NAMES[status]) if status in STATUS_NAMES else t(lang, "not run")
-        lines.append(f"  {shown:<10}{check_name(lang, check_id)}")
+    lines = wrap(title, columns, f"[{summary['code']}] ")
+    for line in (t(lang, "Side: {side}", side=t(lang, SIDE_NAMES[side])),
+                 t(lang, "Confidence: {confidence} ({meaning}).",
+                   confidence=t(lang, CONFIDENCE_NAMES[summary["confidence"]]),
+                   meaning=t(lang, CONFIDENCE_MEANINGS[summary["confidence"]])),
+                 t(lang, "Run as administrator: {answer}",
+                   answer=t(lang, "yes") if summary["privileged"] else t(lang, "no")),
+                 t(lang, "Ticket:") + " " + _ticket(lang, side)):
+        lines += wrap(line, columns)
+    lines += ["", t(lang, "Checks:")]
+    statuses = {check_id: t(lang, STATUS_NAMES[status]) if status in STATUS_NAMES
+                else t(lang, "not run") for check_id, status in summary["checks"].items()}
+    status_width = max((width(s) for s in statuses.values()), default=0) + 2
+    for check_id, shown in statuses.items():
+        lines.append(f"  {pad(shown, status_width)}{check_name(lang, check_id)}")
     return "\n".join(lines) + "\n"

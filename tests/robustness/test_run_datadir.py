@@ -27,9 +27,10 @@ def test_xdg_data_home_pointing_at_a_file(tmp_path):
     assert_no_crash(ran)
     assert ran.code in VERDICT_CODES and ran.report()["checks"]
     assert "could not keep the report" in ran.stderr
-    ran = run(["history"], env)
-    assert_no_crash(ran)
-    assert ran.code == DATA_DIR and str(a_file) in ran.stderr and ran.stdout == ""
+    for command in (["history"], ["submit"], ["submit", "--pending"]):
+        ran = run(command, env)
+        assert_no_crash(ran)
+        assert ran.code == DATA_DIR and str(a_file) in ran.stderr and ran.stdout == "", command
 
 
 @pytest.mark.skipif(not ROOT, reason="mounts a read-only file system")

@@ -16,6 +16,7 @@ from diagnose.checks import addressing, gateway, interfaces, internet, pppoe, pr
 from diagnose.context import Context, has_raw_socket_privilege
 from diagnose.model import CheckResult, Status
 from diagnose.net import dnsquery, resolvconf
+from diagnose.platform import linux
 
 from .facts import HEALTHY
 
@@ -161,9 +162,9 @@ def test_gateway_neighbour_table():
     table = ("IP address       HW type     Flags       HW address            Mask     Device\n"
              "192.168.1.1      0x1         0x2         aa:bb:cc:dd:ee:ff     *        eth0\n"
              "192.168.1.7      0x1         0x0         00:00:00:00:00:00     *        eth0\n")
-    assert gateway.neighbour(table, "192.168.1.1")["state"] == "resolved"
-    assert gateway.neighbour(table, "192.168.1.7")["state"] == "incomplete"
-    assert gateway.neighbour(table, "10.0.0.1")["state"] == "absent"
+    assert linux.arp_entry(table, "192.168.1.1").state == "resolved"
+    assert linux.arp_entry(table, "192.168.1.7").state == "incomplete"
+    assert linux.arp_entry(table, "10.0.0.1").state == "absent"
 
 
 def test_gateway_without_route_is_skipped(tmp_path):

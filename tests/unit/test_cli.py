@@ -268,3 +268,13 @@ def test_an_account_name_a_check_saw_is_redacted_wherever_it_appears(run, monkey
     assert account not in out and "07551234567" not in out and "<pppoe-user-1>" in out
     main(["--json", "--no-redact"])
     assert account in capsys.readouterr().out
+
+
+def test_decode_table_aligns_in_chinese(run):
+    _, out, _ = run(["--json"], {"internet": {"online": False}})
+    digest = json.loads(out)["digest"]
+    code, decoded, _ = run(["--lang", "zh_CN", "decode", digest])
+    rows = decoded.split("检查项目：\n", 1)[1].splitlines()
+    names = [re.split(r"\s{2,}", row.strip())[1] for row in rows]
+    starts = {columns(row[:row.index(name)]) for row, name in zip(rows, names)}
+    assert code == 0 and len(rows) > 10 and len(starts) == 1, decoded

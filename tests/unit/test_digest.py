@@ -54,7 +54,7 @@ GOLDEN = [
 ]
 
 
-@settings(max_examples=500)
+@settings(max_examples=200)
 @given(reports)
 def test_round_trip(report):
     text = encode(report)
@@ -128,9 +128,11 @@ def test_check_character_detects_every_error_algebraically():
                 assert digest._syndrome(pattern) != 0, (length, i, j, e)
 
 
-@settings(max_examples=200)
+@settings(max_examples=40)
 @given(reports)
 def test_every_substitution_is_rejected(report):
+    """Every substitution into sampled digests (the algebraic test above covers every error
+    pattern at every length; this one runs the decoder itself on each)."""
     text = encode(report).replace("-", "")
     for pos, char in itertools.product(range(len(text)), ALPHABET):
         if char != text[pos]:
@@ -188,7 +190,7 @@ def test_error_messages():
         decode(None)
 
 
-@settings(max_examples=1000)
+@settings(max_examples=300)
 @given(st.one_of(st.text(), st.text(alphabet=ALPHABET + "OILoilu -*\n\u2013"),
                  st.lists(st.integers(0, 31), max_size=18).map(
                      lambda s: "".join(ALPHABET[v] for v in s + [digest._check_symbol(s)]))))
@@ -209,7 +211,7 @@ def test_reading_mistakes_are_accepted(typed):
     assert decode(typed) == decode(GOLDEN_V1[0][1])
 
 
-@settings(max_examples=300)
+@settings(max_examples=100)
 @given(reports, st.data())
 def test_reading_mistakes_never_change_the_meaning(report, data):
     text = encode(report)
@@ -246,7 +248,7 @@ def test_the_newest_table_is_derived_from_the_checks_declarations():
         version: 14 + version - 2 for version in range(3, digest.MAX_CHECKS - 14 + 3)} | {1: 8, 2: 14}
 
 
-@settings(max_examples=200)
+@settings(max_examples=60)
 @given(reports, st.lists(st.sampled_from(REPORTED), min_size=len(FUTURE), max_size=len(FUTURE)))
 def test_the_most_checks_fit_and_old_digests_keep_their_meaning(report, future_statuses):
     old = ([(r, encode(r, version=1)) for r, _ in GOLDEN_V1]

@@ -13,7 +13,7 @@ from diagnose.context import Context
 from diagnose.engine import pack
 from diagnose.engine.conditions import evaluate
 from diagnose.model import CheckResult, Status
-from diagnose.net import probe_series as ps
+from diagnose.net import icmp, probe_series as ps
 
 from .facts import results
 
@@ -80,17 +80,17 @@ def test_a_tcp_port_that_never_answers_is_filtered_not_lossy():
 
 
 def test_echo_request_and_reply_round_trip():
-    request = ps.echo_request(socket.AF_INET, 0x1234, 7)
-    assert ps._checksum(request) == 0                    # a valid ICMP checksum sums to zero
+    request = icmp.echo_request(socket.AF_INET, 0x1234, 7, b"payload")
+    assert icmp.checksum(request) == 0                   # a valid ICMP checksum sums to zero
     reply = bytes([0, 0]) + request[2:]
-    assert ps.parse_echo_reply(socket.AF_INET, reply, raw=False) == (0x1234, 7)
+    assert icmp.parse_echo_reply(socket.AF_INET, reply, raw=False) == (0x1234, 7)
     ip_header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(reply), 0, 0, 64, 1, 0,
                             b"\x7f\0\0\1", b"\x7f\0\0\1")
-    assert ps.parse_echo_reply(socket.AF_INET, ip_header + reply, raw=True) == (0x1234, 7)
-    assert ps.parse_echo_reply(socket.AF_INET, request, raw=False) is None   # a request
-    assert ps.parse_echo_reply(socket.AF_INET, b"\0\0", raw=False) is None
-    v6 = ps.echo_request(socket.AF_INET6, 1, 2)
-    assert ps.parse_echo_reply(socket.AF_INET6, bytes([129, 0]) + v6[2:], raw=True) == (1, 2)
+    assert icmp.parse_echo_reply(socket.AF_INET, ip_header + reply, raw=True) == (0x1234, 7)
+    assert icmp.parse_echo_reply(socket.AF_INET, request, raw=False) is None   # a request
+    assert icmp.parse_echo_reply(socket.AF_INET, b"\0\0", raw=False) is None
+    v6 = icmp.echo_request(socket.AF_INET6, 1, 2)
+    assert icmp.parse_echo_reply(socket.AF_INET6, bytes([129, 0]) + v6[2:], raw=True) == (1, 2)
 
 
 # ------------------------------------------------------------------ TCP series on loopback

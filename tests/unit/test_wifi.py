@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from diagnose.checks import wifi
+from diagnose.platform import linux
 from diagnose.context import Context
 from diagnose.engine import pack
 from diagnose.engine.conditions import evaluate
@@ -82,7 +83,7 @@ IW_NOT_CONNECTED = "Not connected.\n"
       "wlan0": {"link_quality": 25, "signal_dbm": -85, "noise_dbm": None}}),
 ])
 def test_parse_proc_wireless(text, expected):
-    assert wifi.parse_proc_wireless(text) == expected
+    assert linux.parse_proc_wireless(text) == expected
 
 
 @pytest.mark.parametrize("text", [
@@ -91,7 +92,7 @@ def test_parse_proc_wireless(text, expected):
     HEADER + "wlan0: 0000 nan inf -inf\n", HEADER + "wlan0: 0000 inf -50. 1e999\n", "\x00\xff" * 300, HEADER + "w" * 10_000 + ": 1 2 3 4\n",
 ])
 def test_parse_proc_wireless_garbage_never_crashes(text):
-    for entry in wifi.parse_proc_wireless(text).values():
+    for entry in linux.parse_proc_wireless(text).values():
         assert entry["signal_dbm"] is None or -120 <= entry["signal_dbm"] <= -1
         assert entry["link_quality"] is None or entry["link_quality"] >= 0
 
@@ -111,7 +112,7 @@ def test_parse_proc_wireless_garbage_never_crashes(text):
       "freq_mhz": 2412}),
 ])
 def test_parse_iw_link(text, expected):
-    assert wifi.parse_iw_link(text) == expected
+    assert linux.parse_iw_link(text) == expected
 
 
 @pytest.mark.parametrize("text", [
@@ -124,7 +125,7 @@ def test_parse_iw_link(text, expected):
     "Connected to x\n" + "\tsignal: -50 [" + "-1, " * 5000 + "] dBm\n",
 ])
 def test_parse_iw_link_odd_output_never_crashes(text):
-    parsed = wifi.parse_iw_link(text)
+    parsed = linux.parse_iw_link(text)
     assert parsed is None or parsed["signal_dbm"] is None or -120 <= parsed["signal_dbm"] <= -1
     if parsed and "SSID: Not connected" in text:
         assert parsed["connected"] is True and parsed["signal_dbm"] == -60
@@ -144,7 +145,7 @@ def context(tmp_path, adapters, primary, *, proc=None, iw=None):
     facts = {"interfaces": adapters, "primary": primary, "primary_kind": kinds.get(primary)}
 
     def run(argv, timeout):
-        assert argv[:2] == ["iw", "dev"] and argv[3] == "link" and timeout <= wifi.IW_WAIT_S
+        assert argv[:2] == ["iw", "dev"] and argv[3] == "link" and timeout <= linux.IW_WAIT_S
         if iw is None:
             return None
         if argv[2] not in iw:
