@@ -14,7 +14,7 @@ from typing import Any
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net import localfirewall, resolvconf
+from ..net import localfirewall
 
 DNS_PORT = 53
 # A standard question (the root's NS records): any resolver that receives it answers it harmlessly.
@@ -64,7 +64,7 @@ def icmp_send(address: str) -> dict[str, Any]:
 def run(ctx) -> CheckResult:
     probes = ctx.profile["probes"]
     gateway = ctx.facts("route").get("gateway")
-    configured = resolvconf.configured(ctx)["servers"][:3]
+    configured = ctx.system.configured_dns()["servers"][:3]
     targets = list(dict.fromkeys(
         ([gateway] if gateway else []) + [s for s in configured if not s.startswith("127.")]
         + list(probes["public_resolvers"][:1]) + list(probes["ping_targets"][:1])))

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net import resolvconf
+
 
 IP_WAIT_S = 0.8
 FOREVER = 0xFFFFFFFF           # the kernel's "no lifetime": set by hand (or a client without one)
@@ -73,7 +73,7 @@ def run(ctx) -> CheckResult:
     own = usable[0]
     network = ipaddress.ip_network(f"{own['address']}/{own['prefixlen']}", strict=False)
     gateway_address = route.get("gateway")
-    dns = [s for s in resolvconf.configured(ctx)["servers"][:3] if ":" not in s
+    dns = [s for s in ctx.system.configured_dns()["servers"][:3] if ":" not in s
            and not s.startswith("127.")]
     facts: dict[str, Any] = {
         "interface": interface,

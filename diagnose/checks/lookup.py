@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net import dnsquery, hostsfile, reach, resolvconf
+from ..net import dnsquery, hostsfile, reach
 
 # The system resolver asks the same servers as the dns check, which allows each 1 s.
 SYSTEM_WAIT_S = 1.0
@@ -112,7 +112,7 @@ def run(ctx) -> CheckResult:
     configured_works = dns.get("configured_works")
     wait = ctx.budget(DEAD_DNS_WAIT_S if configured_works is False else SYSTEM_WAIT_S)
     network = [s for s in [dns.get("gateway"), *(dns.get("public") or [])] if s]
-    configured = dns.get("configured") or resolvconf.configured(ctx)["servers"][:3]
+    configured = dns.get("configured") or ctx.system.configured_dns()["servers"][:3]
     queries = list(dns.get("queries") or [])
     asked = {q["name"].lower().rstrip(".") for q in queries}
     extra = [(server, name) for name in names if name not in asked

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net import resolvconf
+
 
 IP_WAIT_S = 0.8
 # Link types that carry tunnels: none (tun, WireGuard), IPIP, SIT, IP6IP6, GRE, IP6GRE.
@@ -87,7 +87,7 @@ def run(ctx) -> CheckResult:
     probes = ctx.profile["probes"]
     beyond = [a for a in [*probes["ping_targets"][:3], *probes["public_resolvers"][:1]]
               if ":" not in a]
-    local = [a for a in ([route.get("gateway")] + resolvconf.configured(ctx)["servers"][:3])
+    local = [a for a in ([route.get("gateway")] + ctx.system.configured_dns()["servers"][:3])
              if a and ":" not in a and not a.startswith("127.")]
     targets = list(dict.fromkeys(local + beyond))
     facts: dict[str, Any] = {"targets": targets,
