@@ -72,6 +72,12 @@ def test_submit_and_submit_pending_after_an_outage(db_url, tmp_path):
         outages = read(server, "/v1/outages")
         assert [(o["locator"], o["subscribers"], o["closed_at"]) for o in outages] == \
             [("ac:BRAS-E2E", 3, None)]
+        board = requests.get(f"{server.url}/outages", params={"lang": "en"}, timeout=10,
+                             headers={"Authorization": f"Bearer {READ_TOKEN}"}).text
+        assert "ac:BRAS-E2E" in board and "Open outages" in board
+        hotline = requests.get(f"{server.url}/", params={"q": sent[2][0]["digest"]}, timeout=10,
+                               headers={"Authorization": f"Bearer {READ_TOKEN}"}).text
+        assert f"/reports/{sent[2][0]['id']}" in hotline
         # a healthy report from the same access concentrator closes it
         home, diagnose = subscriber(tmp_path, url, "erin")
         (home / "report.json").write_text(json.dumps(reports.make("none", ac="BRAS-E2E",
