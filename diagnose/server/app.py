@@ -20,13 +20,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from .. import __version__
+from .. import __version__, sides
 from . import auth, intake, store
 from .config import Settings, from_env
 from .db import make_engine
 from .intake import IntakeError
 
-SIDES = ("none", "user", "home", "account", "line", "isp", "unknown")
 DB_ENV = "DIAGNOSE_SERVER_DB"   # how the command line hands its --db to worker processes
 
 
@@ -172,8 +171,8 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         return found
 
     @app.get("/v1/reports", summary="Search reports, newest first")
-    async def search_reports(request: Request, side: str | None = Query(None, pattern="^(" + "|".join(SIDES) + ")$"),
-                             code: str | None = Query(None, pattern="^[NUHALSX][2-9]{2}$"),
+    async def search_reports(request: Request, side: str | None = Query(None, pattern="^(" + "|".join(sides.NAMES) + ")$"),
+                             code: str | None = Query(None, pattern=f"^{sides.CODE_PATTERN}$"),
                              since: datetime.datetime | None = None,
                              until: datetime.datetime | None = None,
                              locator: str | None = Query(None, max_length=200),
