@@ -42,7 +42,6 @@ from tests.server.processes import Postgres, Server  # noqa: E402
 WRITE, READ = "bench-write-" + uuid.uuid4().hex, "bench-read-" + uuid.uuid4().hex
 TOKENS = {"DIAGNOSE_SERVER_TOKENS": WRITE, "DIAGNOSE_SERVER_READ_TOKENS": READ,
           "DIAGNOSE_SERVER_MEASURE_CACHE_S": "0"}
-REPRODUCE = "python3 benchmarks/server_bench.py --write docs/performance.md"
 SIDE_MIX = [("user", 40), ("home", 18), ("none", 15), ("line", 17), ("isp", 5), ("account", 3),
             ("unknown", 2)]
 ACS = [f"BRAS-{n:03d}" for n in range(200)]
@@ -275,8 +274,8 @@ def _some_line_report(db_url: str) -> tuple[str, str]:
 def document(results: dict, args) -> str:
     lines = [MARKER, "## diagnose-server (benchmarks/server_bench.py)", "",
              f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on "
-             f"{os.cpu_count()} cores, with: `{REPRODUCE}` "
-             f"(--clients {args.clients} --reports {args.reports} --stored {args.stored}). "
+             f"{os.cpu_count()} cores, with: `{' '.join(['python3 benchmarks/server_bench.py', *sys.argv[1:]])}` "
+             f"(clients {args.clients}, reports {args.reports}, stored {args.stored}). "
              "Goals: at least 500 reports/s on PostgreSQL, p99 under 200 ms, every page under "
              "300 ms with a million stored reports.", "",
              "The machine was shared with other sessions' test suites while this ran (load "

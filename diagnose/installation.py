@@ -43,6 +43,11 @@ def installation_id(folder: os.PathLike | str) -> str:
             if kept:
                 return kept
             os.replace(temp, path)   # a damaged id: replaced whole
+        except OSError:   # no hard links here (FAT, some Windows shares): rename instead
+            kept = _read(path)
+            if kept:
+                return kept
+            os.replace(temp, path)
     finally:
         with suppress(OSError):
             os.unlink(temp)

@@ -20,13 +20,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from .. import __version__
+from .. import __version__, sides
 from . import auth, intake, store
 from .config import Settings, from_env
 from .db import make_engine
 from .intake import IntakeError
 
-SIDES = ("none", "user", "home", "account", "line", "isp", "unknown")
 DB_ENV = "DIAGNOSE_SERVER_DB"   # how the command line hands its --db to worker processes
 
 
@@ -119,53 +118,48 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         return b"".join(chunks)
 
     def stored_answer(kind: str, document: dict[str, Any], outcome: str) -> JSONResponse:
-        metrics.intake.labels(kind, outcome).inc()
         if outcome == store.CONFLICT:
             raise IntakeError(409, "conflict", "another report with this id is already stored; "
                               "it was kept unchanged")
+        metrics.intake.labels(kind, outcome).inc()
         created = outcome == store.CREATED
         return JSONResponse({"id": document["id"], "status": "stored" if created else "already stored",
                              **({"digest": document["digest"]} if kind == "phone" else {})},
                             status_code=201 if created else 200,
                             headers={"Location": f"/v1/reports/{document['id']}"})
 
+    async def take(kind: str, request: Request, roles: tuple[str, ...], check) -> JSONResponse:
+        """Authorize, read the body, check and store it in a worker thread; count the outcome."""
+        started = time.perf_counter()
+        try:
+            require(request, *roles)
+            body = await body_of(request)
+            document, outcome = await run_in_threadpool(check, body)
+            answer = stored_answer(kind, document, outcome)
+        except IntakeError as exc:
+            metrics.intake.labels(kind, exc.code).inc()
+            raise
+        metrics.latency.labels(f"post_{kind}").observe(time.perf_counter() - started)
+        return answer
+
     @app.post("/v1/reports", status_code=201, summary="Store a report (what `diagnose submit` posts)")
     async def post_report(request: Request):
-        started = time.perf_counter()
-        require(request, auth.WRITE)
-        body = await body_of(request)
-
-        def check_and_store() -> tuple[dict, str]:
+        def check_and_store(body: bytes) -> tuple[dict, str]:
             report = intake.check_report(intake.parse_json(body, settings.max_depth))
             key = request.headers.get("idempotency-key")
             if key is not None and key.strip() != report["id"]:
                 raise IntakeError(400, "idempotency_key_mismatch",
                                   "Idempotency-Key is not the report's id")
             return report, store.ingest(engine, report, settings.outage)
-        try:
-            report, outcome = await run_in_threadpool(check_and_store)
-        except IntakeError as exc:
-            metrics.intake.labels("report", exc.code).inc()
-            raise
-        answer = stored_answer("report", report, outcome)
-        metrics.latency.labels("post_report").observe(time.perf_counter() - started)
-        return answer
+        return await take("report", request, (auth.WRITE,), check_and_store)
 
     @app.post("/v1/digests", status_code=201,
               summary="Store a phone report: the digest a subscriber read out, with the ticket number")
     async def post_digest(request: Request):
-        require(request, auth.WRITE, auth.READ)
-        body = await body_of(request)
-
-        def check_and_store() -> tuple[dict, str]:
+        def check_and_store(body: bytes) -> tuple[dict, str]:
             record = intake.phone_report(intake.parse_json(body, settings.max_depth), store.now())
             return record, store.ingest(engine, record, settings.outage)
-        try:
-            record, outcome = await run_in_threadpool(check_and_store)
-        except IntakeError as exc:
-            metrics.intake.labels("phone", exc.code).inc()
-            raise
-        return stored_answer("phone", record, outcome)
+        return await take("phone", request, (auth.WRITE, auth.READ), check_and_store)
 
     @app.get("/v1/reports/{report_id}", summary="One stored report, with what the server derived")
     async def get_report(request: Request, report_id: str):
@@ -177,8 +171,8 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         return found
 
     @app.get("/v1/reports", summary="Search reports, newest first")
-    async def search_reports(request: Request, side: str | None = Query(None, pattern="^(" + "|".join(SIDES) + ")$"),
-                             code: str | None = Query(None, pattern="^[NUHALSX][2-9]{2}$"),
+    async def search_reports(request: Request, side: str | None = Query(None, pattern="^(" + "|".join(sides.NAMES) + ")$"),
+                             code: str | None = Query(None, pattern=f"^{sides.CODE_PATTERN}$"),
                              since: datetime.datetime | None = None,
                              until: datetime.datetime | None = None,
                              locator: str | None = Query(None, max_length=200),

@@ -79,4 +79,6 @@ def from_env(db_url: str, env: Mapping[str, str] = os.environ) -> Settings:
         horizon=_number(env, "DIAGNOSE_SERVER_OUTAGE_HORIZON_DAYS", 7) * datetime.timedelta(days=1))
     return Settings(db_url=db_url, write_tokens=write, read_tokens=read, outage=rule,
                     retention_days=_number(env, "DIAGNOSE_SERVER_RETENTION_DAYS", None),
-                    measure_cache_s=_number(env, "DIAGNOSE_SERVER_MEASURE_CACHE_S", 30, minimum=0))
+                    measure_cache_s=_number(env, "DIAGNOSE_SERVER_MEASURE_CACHE_S", 30, minimum=0),
+                    body_timeout_s=_number(env, "DIAGNOSE_SERVER_BODY_TIMEOUT_S", BODY_TIMEOUT_S,
+                                           kind=float, minimum=0.1))

@@ -7,9 +7,12 @@ import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-SIDES = ("user", "home", "account", "line", "isp", "none", "unknown")   # chart order
-AT_HOME = ("user", "home")
-TICKETS = ("line", "isp")
+from .. import sides
+from ..exit_codes import ExitCode
+
+SIDES = sides.NAMES                                                           # chart order
+AT_HOME = tuple(s.name for s in sides.ALL if s.exit_code == ExitCode.FAULT_FIXABLE_AT_HOME)
+TICKETS = tuple(s.name for s in sides.ALL if s.ticket)
 DAYS = 30
 MONTHS = 12
 

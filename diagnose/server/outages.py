@@ -19,10 +19,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from .. import sides
+from ..exit_codes import ExitCode
 from .config import OutageRule
 
-FAULT_SIDES = ("line", "isp")
-HEALTHY_SIDES = ("none",)
+FAULT_SIDES = tuple(side.name for side in sides.ALL if side.ticket)        # line, isp
+HEALTHY_SIDES = tuple(side.name for side in sides.ALL if side.exit_code == ExitCode.NO_FAULT)
 
 
 @dataclass(frozen=True)

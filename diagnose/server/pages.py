@@ -39,9 +39,11 @@ LANG_COOKIE = "diagnose_lang"
 
 @functools.lru_cache(maxsize=1)
 def _templates() -> Environment:
-    return Environment(loader=FileSystemLoader(HERE / "templates"),
-                       autoescape=select_autoescape(default=True, default_for_string=True),
-                       trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(loader=FileSystemLoader(HERE / "templates"),
+                              autoescape=select_autoescape(default=True, default_for_string=True),
+                              trim_blocks=True, lstrip_blocks=True)
+    environment.filters["when"] = when
+    return environment
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,6 +52,11 @@ def _rules() -> dict[str, Any]:
     from ..checks import PROVIDES
     from ..engine import pack
     return {rule.code: rule for rule in pack.load(None, PROVIDES)}
+
+
+def when(iso: str | None) -> str:
+    """2026-12-02T14:28:28Z -> 2026-12-02 14:28 UTC (the pages show times to the minute)."""
+    return "" if not iso else f"{iso[:10]} {iso[11:16]} UTC"
 
 
 def language(request: Request) -> str:

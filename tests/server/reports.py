@@ -7,8 +7,7 @@ from typing import Any
 
 from diagnose import digest
 
-CHECKS = ("route", "interfaces", "addressing", "gateway", "dns", "internet", "proxy", "pppoe",
-          "router", "line_quality", "wifi", "path_mtu", "dns_hijack", "ipv6")
+CHECKS = digest.CHECK_ORDER
 TITLES = {"none": "No fault found", "user": "This computer has no network settings",
           "home": "The home router does not answer", "line": "The line is down",
           "isp": "The operator's DNS does not answer", "account": "Login refused",

@@ -41,3 +41,12 @@ def test_an_unwritable_folder_raises_oserror(tmp_path):
     except OSError:
         return
     raise AssertionError("expected OSError")
+
+
+def test_without_hard_links_the_id_is_still_made_and_kept(tmp_path, monkeypatch):
+    def no_links(*_args):
+        raise PermissionError("no hard links on this file system")
+    monkeypatch.setattr(os, "link", no_links)
+    made = installation.installation_id(tmp_path)
+    assert installation.installation_id(tmp_path) == made
+    assert not [p for p in tmp_path.iterdir() if p.name != installation.FILE_NAME]
