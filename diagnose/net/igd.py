@@ -20,6 +20,8 @@ from contextlib import ExitStack
 from typing import Any, Callable
 from urllib.parse import urljoin, urlsplit
 
+from . import causes
+
 SSDP_GROUP = ("239.255.255.250", 1900)
 SEARCH_TARGETS = ("urn:schemas-upnp-org:device:InternetGatewayDevice:1",
                   "urn:schemas-upnp-org:device:InternetGatewayDevice:2")
@@ -285,17 +287,6 @@ def _session(cutoff: Cutoff):
     return session
 
 
-def _os_error(exc: BaseException) -> OSError | None:
-    for _ in range(10):
-        if exc is None:
-            return None
-        if isinstance(exc, OSError) and exc.errno:
-            return exc
-        nested = [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
-        exc = getattr(exc, "reason", None) or (nested[0] if nested else None) or exc.__context__
-    return None
-
-
 def exchange(url: str, cutoff: Cutoff, *, body: bytes | None = None,
              headers: dict[str, str] | None = None, limit: int = MAX_DOCUMENT) -> dict[str, Any]:
     """One GET (or POST of body) under the cutoff, never following redirects.
@@ -338,7 +329,7 @@ def exchange(url: str, cutoff: Cutoff, *, body: bytes | None = None,
     except requests.exceptions.Timeout:
         result["outcome"] = "timeout"
     except Exception as exc:  # requests, urllib3 and http.client all raise on a broken peer
-        cause = _os_error(exc)
+        cause = causes.os_error(exc)
         result["outcome"] = ("timeout" if cutoff.expired else
                              _ERRNO_OUTCOME.get(cause.errno, "error") if cause else "error")
         result["error"] = type(exc).__name__
