@@ -336,7 +336,7 @@ def test_a_server_echoing_the_token_back_does_not_leak_it(server, data, caplog):
     result = submit.submit(make_report(), profile=profile_for(server.url),
                            env={"TICKET_TOKEN": TOKEN}, data_dir=data, **FAST)
     assert (result.outcome, result.code, result.http_status) == ("rejected", "rejected_auth", 401)
-    assert "bad credentials" in result.detail
+    assert result.detail == "HTTP 401 Unauthorized"   # the echo is neither kept nor shown
     marker = next((data / "queue").glob("*.rejected")).read_text()
     assert_no_token(repr(result), result.detail, marker, caplog.text, submit.pending(data))
 
@@ -388,7 +388,7 @@ def test_unusable_addresses_are_refused_without_traffic(url, data, monkeypatch):
 
 @pytest.mark.parametrize("host, loopback", [
     ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("localhost", True),
-    ("LOCALHOST.", True), ("::ffff:127.0.0.1", True), ("192.0.2.1", False), ("10.0.0.1", False),
+    ("LOCALHOST", True), ("localhost.", False), ("::ffff:127.0.0.1", True), ("192.0.2.1", False), ("10.0.0.1", False),
     ("localhost.example.com", False), ("127.0.0.1.nip.io", False), ("::2", False),
 ])
 def test_loopback_hosts(host, loopback):
@@ -579,7 +579,7 @@ def test_a_lost_answer_is_resent_and_deduplicated_by_the_key(server, data):
 def test_a_report_locked_by_another_run_is_skipped(server, data):
     report = make_report()
     path = submit.queue(report, data)
-    holder = submit._Lock(path.parent, path.name)
+    holder = submit.lock.ReportLock(path.parent, path.name)
     assert holder.acquire(wait=0)
     try:
         [result] = submit.send_pending(profile=profile_for(server.url), env={}, data_dir=data)
