@@ -245,3 +245,16 @@ def test_localhost_is_127_0_0_1_without_asking_a_resolver(serve, tmp_path, monke
                            env={"TICKET_TOKEN": TOKEN}, data_dir=tmp_path)
     assert result.outcome == "delivered", result
     assert server.hosts == [f"localhost:{server.port}"] and set(asked) == {"127.0.0.1"}
+
+
+def test_docs_state_the_deadlines_and_limits_submit_uses():
+    from diagnose.submit import post, retry
+    text = (Path(__file__).resolve().parents[2] / "docs" / "submit.md").read_text(encoding="utf-8")
+    connect, read = submit.DEFAULT_TIMEOUT
+    assert f"{connect:g} s to connect plus {read:g} s to answer" in text
+    assert f"| one report | {submit.DEFAULT_TOTAL_TIMEOUT:g} s" in text
+    assert f"| `--pending` | {submit.DEFAULT_COMMAND_TIMEOUT:g} s" in text
+    assert f"({submit.DEFAULT_ATTEMPTS} attempts, pauses from {submit.DEFAULT_BACKOFF:g} s" in text
+    assert f"`Retry-After` of at most {submit.DEFAULT_MAX_RETRY_AFTER:g} s" in text
+    assert f"at most {post.MAX_REASON} characters of plain words no longer than {post.MAX_WORD}" in text
+    assert retry.MIN_ATTEMPT_S < 1
