@@ -195,7 +195,10 @@ def build_app():
         profile = profiles.load(obj["profile_path"])
         folder = _usable_data_dir(data_dir)
         if pending:
-            results = tickets.send_pending(profile=profile, data_dir=folder)
+            try:
+                results = tickets.send_pending(profile=profile, data_dir=folder)
+            except OSError as exc:   # the queue folder cannot be made or read
+                raise DataDirError(folder / "queue", exc) from None
         else:
             path = report or str(folder / LAST_REPORT)
             keep = profiles.public_addresses(profile) + pack.addresses_named(
@@ -203,9 +206,11 @@ def build_app():
             try:
                 results = [tickets.submit(path, profile=profile, data_dir=folder,
                                           redact=not no_redact, keep=keep)]
-            except (tickets.ReportError, OSError):
+            except tickets.ReportError:
                 raise UsageError(N_("{path} is not a diagnose report; run diagnose first"),
                                  path=path) from None
+            except OSError as exc:   # the queue folder works for writing but not for locking
+                raise DataDirError(folder / "queue", exc) from None
         click.echo(submitted(results, tickets.MESSAGES, obj["lang"]), nl=False)
         return for_submission([(r.outcome, r.code) for r in results])
 

@@ -258,3 +258,39 @@ def test_docs_state_the_deadlines_and_limits_submit_uses():
     assert f"`Retry-After` of at most {submit.DEFAULT_MAX_RETRY_AFTER:g} s" in text
     assert f"at most {post.MAX_REASON} characters of plain words no longer than {post.MAX_WORD}" in text
     assert retry.MIN_ATTEMPT_S < 1
+
+
+# -------------------------------------------------------------------- unusable data folder
+def test_a_full_disk_and_a_failing_server_is_not_saved_never_queued(serve, tmp_path, monkeypatch):
+    import errno
+
+    from diagnose.exit_codes import for_submission
+    from diagnose.submit import store
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(store, "atomic_write", full)
+    server = serve(answer(500))
+    result = submit.submit(make_report(), profile=profile_for(server.url), env={},
+                           data_dir=tmp_path, attempts=1)
+    assert (result.code, result.in_queue) == ("not_saved", False) and queued(tmp_path) == []
+    assert "No space left" in result.detail
+    assert for_submission([(result.outcome, result.code)]) == ExitCode.DATA_DIR
+
+
+@pytest.mark.parametrize("pending", [False, True])
+def test_a_queue_folder_that_cannot_be_made_gives_exit_77(tmp_path, pending):
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    (data / "queue").write_text("not a folder")
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("ticket: {url: 'http://127.0.0.1:9/t'}\n")   # nothing listens there
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(make_report()))
+    args = ["--profile", str(profile), "submit"] + (["--pending"] if pending else [str(report)])
+    ran = diagnose(*args, env={"DIAGNOSE_DATA_DIR": str(data)})
+    assert ran.code == ExitCode.DATA_DIR, (ran.code, ran.stdout, ran.stderr)
+    assert "Traceback" not in ran.stderr and "internal error" not in ran.stderr
+    assert "queued" not in (ran.stdout + ran.stderr).lower().replace("not queued", "")
+    said = ran.stdout + ran.stderr
+    assert ("could not be saved" in said) if not pending else ("data folder" in said)
