@@ -180,10 +180,14 @@ def build_app():
                         "Without a network it is queued; --pending sends the queue."))
     @click.argument("report", required=False, metavar=_("REPORT"))
     @click.option("--pending", is_flag=True, help=_("Send every queued report."))
+    @click.option("--no-redact", is_flag=True,
+                  help=_("Send the report as it is, with full MAC addresses, public addresses and "
+                         "names (only when the operator asks for the full report)."))
     @click.pass_obj
-    def submit(obj, report: str | None, pending: bool):
+    def submit(obj, report: str | None, pending: bool, no_redact: bool):
         from . import profile as profiles
         from . import submit as tickets
+        from .engine import pack
         from .datadir import data_dir
         from .diagnosis import LAST_REPORT
         from .exit_codes import for_submission
@@ -191,14 +195,22 @@ def build_app():
         profile = profiles.load(obj["profile_path"])
         folder = _usable_data_dir(data_dir)
         if pending:
-            results = tickets.send_pending(profile=profile, data_dir=folder)
+            try:
+                results = tickets.send_pending(profile=profile, data_dir=folder)
+            except OSError as exc:   # the queue folder cannot be made or read
+                raise DataDirError(folder / "queue", exc) from None
         else:
             path = report or str(folder / LAST_REPORT)
+            keep = profiles.public_addresses(profile) + pack.addresses_named(
+                _load_rules(obj["rules_path"]))   # public knowledge stays readable
             try:
-                results = [tickets.submit(path, profile=profile, data_dir=folder)]
-            except (tickets.ReportError, OSError):
+                results = [tickets.submit(path, profile=profile, data_dir=folder,
+                                          redact=not no_redact, keep=keep)]
+            except tickets.ReportError:
                 raise UsageError(N_("{path} is not a diagnose report; run diagnose first"),
                                  path=path) from None
+            except OSError as exc:   # the queue folder works for writing but not for locking
+                raise DataDirError(folder / "queue", exc) from None
         click.echo(submitted(results, tickets.MESSAGES, obj["lang"]), nl=False)
         return for_submission([(r.outcome, r.code) for r in results])
 

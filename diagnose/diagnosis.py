@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -220,10 +219,7 @@ def _redacted(report: dict, profile: dict, rules, results: dict, options: dict,
     Addresses the operator's profile and the rule texts name (public resolvers, e.g. in "set DNS
     to 223.5.5.5") are public knowledge, not the subscriber's, and stay readable."""
     from .redact import redact
-    probes = [profile["probes"], profiles.DEFAULT_PROFILE["probes"]]
-    texts = " ".join(line for rule in rules for lang in rule.advice for line in rule.advice[lang])
-    keep = [address for p in probes for address in (*p["public_resolvers"], *p["ping_targets"])]
-    keep += re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", texts)
+    keep = profiles.public_addresses(profile) + pack.addresses_named(rules)
     seen = [result.sensitive for result in results.values()]
     typed = [options[key] for key in ("pppoe_password",) if options.get(key)]
     users, passwords = accounts

@@ -42,9 +42,12 @@ _PROFILE_PROBLEMS = {"no_ticket_url", "bad_url", "insecure_url", "bad_token"}
 
 
 def for_submission(outcomes: list[tuple[str, str]]) -> ExitCode:
-    """(outcome, code) of each report sent: delivered, else queued for later, else the profile."""
+    """(outcome, code) of each report sent: delivered, else queued for later, else the profile,
+    or the data folder when a report could be neither queued nor delivered."""
     if any(code in _PROFILE_PROBLEMS for _, code in outcomes):
         return ExitCode.CONFIG
+    if any(code == "not_saved" for _, code in outcomes):
+        return ExitCode.DATA_DIR   # neither kept nor delivered: never "queued"
     if all(outcome == "delivered" for outcome, _ in outcomes):
         return ExitCode.NO_FAULT
     return ExitCode.QUEUED

@@ -90,6 +90,13 @@ _SCHEMA: dict[str, Any] = {
 }
 
 
+def public_addresses(profile: dict[str, Any]) -> list[str]:
+    """The addresses this profile and the built-in one name (public resolvers, ping targets):
+    public knowledge, not the subscriber's, so redaction keeps them readable."""
+    probes = [profile["probes"], DEFAULT_PROFILE["probes"]]
+    return [address for p in probes for address in (*p["public_resolvers"], *p["ping_targets"])]
+
+
 def load(path: str | None) -> dict[str, Any]:
     """The built-in profile, with the keys a profile file gives replacing the defaults.
     Without a path, the first profile file found in the usual places (profile_search.py)."""

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net import dnsquery, reach
+from ..net import causes, dnsquery, reach
 
 RESOLVE_WAIT_S = 1.0    # as for the dns check: a live resolver answers well within it
 CONNECT_WAIT_S = 1.5    # TCP handshake to a domestic endpoint; a dead route fails faster
@@ -26,17 +26,6 @@ OUTCOME_WORDS = {"online": N_("online"), "portal": N_("portal page"), "http_erro
                  "bad_url": N_("unusable address")}
 _ERRNO_OUTCOME = {errno.ECONNREFUSED: "refused", errno.ENETUNREACH: "unreachable",
                   errno.EHOSTUNREACH: "unreachable", errno.ETIMEDOUT: "timeout"}
-
-
-def _os_error(exc: BaseException) -> OSError | None:
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, OSError) and exc.errno:
-            return exc
-        nested = [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
-        exc = getattr(exc, "reason", None) or (nested[0] if nested else None) or exc.__context__
-        seen += 1
-    return None
 
 
 def classify(status_code: int, location: str | None, body_length: int) -> str:
@@ -136,7 +125,7 @@ def fetch(ctx, url: str, resolvers: list[str]) -> dict:
         result["outcome"] = "bad_url"
         result["error"] = type(exc).__name__
     except requests.exceptions.RequestException as exc:
-        cause = _os_error(exc)
+        cause = causes.os_error(exc)
         result["outcome"] = _ERRNO_OUTCOME.get(cause.errno, "error") if cause else "error"
         result["error"] = type(exc).__name__
     finally:

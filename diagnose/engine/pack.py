@@ -42,6 +42,12 @@ class Rule:
     raw_when: Any = field(default=None, compare=False)
 
 
+def addresses_named(rules: list[Rule]) -> list[str]:
+    """IPv4 addresses the rules' advice names (e.g. "set DNS to 223.5.5.5"): public knowledge."""
+    texts = " ".join(line for rule in rules for lang in rule.advice for line in rule.advice[lang])
+    return re.findall(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", texts)
+
+
 def default_dir() -> Path:
     """The shipped pack: diagnose/rules when installed (package data), ../rules in a checkout."""
     package = Path(__file__).resolve().parent.parent

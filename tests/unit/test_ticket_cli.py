@@ -49,7 +49,7 @@ def test_offline_submit_queues_and_pending_delivers_exactly_once(run, profile, m
     assert code == 75 and report_id in out and "CANARY-TOKEN" not in out + err
     Tickets.received = []
     server = ThreadingHTTPServer(("127.0.0.1", port), Tickets)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         code, out, _ = run(["--profile", path, "submit", "--pending"])
         assert code == 0 and "delivered" in out

@@ -1,0 +1,17 @@
+"""Time as a dependency: code that waits or measures takes a Clock, so tests can pass a fake one
+and never sleep for real."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Clock:
+    monotonic: Callable[[], float] = time.monotonic   # deadlines and durations
+    sleep: Callable[[float], None] = time.sleep       # pauses (a fake one just advances)
+    time: Callable[[], float] = time.time             # wall-clock moments (file ages)
+
+
+SYSTEM = Clock()
