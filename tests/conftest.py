@@ -2,6 +2,8 @@
 import pytest
 from hypothesis import settings
 
+from tests.lab import igd_server
+
 # Speed is measured in benchmarks, never asserted in tests: hypothesis's per-example deadline
 # fails property tests at random on a loaded 2-core machine (and with slower, older scapy).
 settings.register_profile("suite", deadline=None)
@@ -14,3 +16,17 @@ def no_profile_of_this_machine(tmp_path_factory, monkeypatch):
     empty = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(empty))
     monkeypatch.setenv("XDG_CONFIG_DIRS", str(empty))
+
+
+@pytest.fixture
+def igd_factory():
+    """Test routers (UPnP IGD on loopback) made on demand, all closed after the test."""
+    running = []
+
+    def make(**settings):
+        server = igd_server.serve(igd_server.Config(**settings))
+        running.append(server)
+        return server
+    yield make
+    for server in running:
+        server.close()

@@ -17,26 +17,12 @@ from diagnose.context import Context
 from diagnose.engine import judge, pack
 from diagnose.model import CheckResult, Status
 from diagnose.net import igd
-from tests.lab import igd_server
 from tests.unit.facts import results
 
 Addr = namedtuple("Addr", "family address netmask broadcast ptp")
 LOOPBACK = "127.0.0.1"
 RULES = pack.load(Path(__file__).resolve().parents[2] / "rules", set(BY_ID))
 HOSTILE_NUMBERS = ["٤٠١", "４０１", "²", "9" * 5000, "-1", "4e3", "0x10", "1 000", "१२३"]
-
-
-@pytest.fixture
-def serve():
-    running = []
-
-    def make(**settings):
-        server = igd_server.serve(igd_server.Config(**settings))
-        running.append(server)
-        return server
-    yield make
-    for server in running:
-        server.close()
 
 
 def run_check(monkeypatch, server):
@@ -59,8 +45,8 @@ def assert_n43(result):
 
 
 @pytest.mark.parametrize("code", HOSTILE_NUMBERS)
-def test_a_hostile_fault_code_is_a_malformed_answer(monkeypatch, serve, code):
-    result, elapsed = run_check(monkeypatch, serve(hostile="soap-fault", fault_code=code))
+def test_a_hostile_fault_code_is_a_malformed_answer(monkeypatch, igd_factory, code):
+    result, elapsed = run_check(monkeypatch, igd_factory(hostile="soap-fault", fault_code=code))
     assert result.status is Status.ERROR
     assert result.reason_args["problem"] == "bad_reply"
     assert elapsed < router.CHECK.timeout
@@ -68,16 +54,16 @@ def test_a_hostile_fault_code_is_a_malformed_answer(monkeypatch, serve, code):
 
 
 @pytest.mark.parametrize("uptime", HOSTILE_NUMBERS)
-def test_a_hostile_uptime_is_a_malformed_answer(monkeypatch, serve, uptime):
-    result, elapsed = run_check(monkeypatch, serve(uptime=uptime))
+def test_a_hostile_uptime_is_a_malformed_answer(monkeypatch, igd_factory, uptime):
+    result, elapsed = run_check(monkeypatch, igd_factory(uptime=uptime))
     assert result.status is Status.ERROR
     assert result.reason_args["problem"] == "bad_reply"
     assert result.facts["uptime_s"] is None and result.facts["connected"] is None
     assert elapsed < router.CHECK.timeout
 
 
-def test_an_honest_router_still_counts(monkeypatch, serve):
-    result, _ = run_check(monkeypatch, serve(uptime=4242))
+def test_an_honest_router_still_counts(monkeypatch, igd_factory):
+    result, _ = run_check(monkeypatch, igd_factory(uptime=4242))
     assert result.status is Status.OK and result.facts["uptime_s"] == 4242
 
 

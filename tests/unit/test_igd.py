@@ -39,19 +39,6 @@ def no_multicast(monkeypatch):
     monkeypatch.setattr(router, "SSDP_UNICAST_PORT", 9)
 
 
-@pytest.fixture
-def igd_factory():
-    running = []
-
-    def make(**settings):
-        server = igd_server.serve(igd_server.Config(**settings))
-        running.append(server)
-        return server
-    yield make
-    for server in running:
-        server.close()
-
-
 def ctx(gateway=LOOPBACK, netmask="255.0.0.0", device="lo", seconds=router.CHECK.timeout):
     route = CheckResult(Status.OK, {"gateway": gateway, "device": device, "has_default": True})
     addrs = {device: [Addr(socket.AF_INET, LOOPBACK, netmask, None, None),
