@@ -5,7 +5,7 @@
 #   bash install.sh --server        also the operator's diagnose-server
 set -euo pipefail
 cd "$(dirname "$0")"
-source tools/env.sh
+source install-common.sh
 
 target=.
 commands=(diagnose)
