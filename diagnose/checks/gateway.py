@@ -25,7 +25,8 @@ def run(ctx) -> CheckResult:
     answers["neighbour"] = arp
     # The router's DNS service: open while its DNS proxy runs (even when the operator behind it
     # is dead); refused or silent when the service itself is gone.
-    answers["dns_port"] = next(t["outcome"] for t in answers["tcp"] if t["port"] == DNS_PORT)
+    answers["dns_port"] = next((t["outcome"] for t in answers["tcp"] if t["port"] == DNS_PORT),
+                               None)   # not probed: not observed
     if answers["reachable"]:
         return CheckResult(Status.OK, answers)
     return CheckResult(Status.PROBLEM, answers, N_("gateway {gateway} does not answer"),
