@@ -61,6 +61,17 @@ def server(tmp_path_factory):
     running.stop()
 
 
+def click_and_load(driver, css: str) -> None:
+    """Click what submits or links, and wait until the next page replaced this one: a click
+    returns before the navigation it starts has finished."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, css).click()
+    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+
+
 def shot(driver, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
@@ -79,7 +90,7 @@ def test_the_pages_in_a_browser(browser, server, lang, words):
     assert "/login" in browser.current_url
     assert words["login"] in browser.find_element(By.TAG_NAME, "h1").text
     browser.find_element(By.ID, "token").send_keys(READ_TOKEN)
-    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    click_and_load(browser, "form.login button")
     assert browser.current_url.split("?")[0].endswith("/outages")
     assert words["board"] in browser.find_element(By.TAG_NAME, "h1").text
     row = browser.find_element(By.CSS_SELECTOR, "table.board tbody tr")
@@ -91,8 +102,8 @@ def test_the_pages_in_a_browser(browser, server, lang, words):
     assert words["hotline"] in browser.find_element(By.TAG_NAME, "h1").text
     box = browser.find_element(By.ID, "q")
     box.send_keys(line_report["digest"].lower())
-    browser.find_element(By.CSS_SELECTOR, "form.search button").click()
-    browser.find_element(By.CSS_SELECTOR, "table.list tbody a").click()
+    click_and_load(browser, "form.search button")
+    click_and_load(browser, "table.list tbody a")
     title = browser.find_element(By.CSS_SELECTOR, "section.verdict h2").text
     assert title == 'Line down <b>"quoted"</b>'          # shown as text, never as markup
     assert browser.find_elements(By.CSS_SELECTOR, "section.verdict h2 b") == []
