@@ -140,27 +140,24 @@ class MIB_IPNET_TABLE2(ctypes.Structure):
     _fields_ = [("NumEntries", ULONG), ("Table", MIB_IPNET_ROW2 * 1)]
 
 
-def _sockaddr(pointer: Any) -> str | None:
-    """A SOCKADDR (IPv4 or IPv6, Windows' family numbers) as text."""
-    if not pointer:
-        return None
-    raw = bytes(ctypes.string_at(ctypes.addressof(pointer.contents), 28))
+def _address_at(address: int) -> str | None:
+    """The SOCKADDR (IPv4 or IPv6, Windows' family numbers) stored at a memory address, as text."""
+    raw = bytes(ctypes.string_at(address, 28))
     family = int.from_bytes(raw[:2], "little")
     if family == AF_INET:
         return str(ipaddress.IPv4Address(raw[4:8]))
     if family == AF_INET6:
         return str(ipaddress.IPv6Address(raw[8:24]))
     return None
+
+
+def _sockaddr(pointer: Any) -> str | None:
+    """A SOCKADDR behind a pointer (None for a null pointer)."""
+    return _address_at(ctypes.addressof(pointer.contents)) if pointer else None
 
 
 def _sockaddr_inet(value: SOCKADDR_INET) -> str | None:
-    raw = bytes(ctypes.string_at(ctypes.addressof(value), 28))
-    family = int.from_bytes(raw[:2], "little")
-    if family == AF_INET:
-        return str(ipaddress.IPv4Address(raw[4:8]))
-    if family == AF_INET6:
-        return str(ipaddress.IPv6Address(raw[8:24]))
-    return None
+    return _address_at(ctypes.addressof(value))
 
 
 def _chain(first: Any):
