@@ -1,13 +1,10 @@
 """Suite-wide settings."""
 import pytest
-from hypothesis import settings
 
+from tests import properties
 from tests.lab import igd_server
 
-# Speed is measured in benchmarks, never asserted in tests: hypothesis's per-example deadline
-# fails property tests at random on a loaded 2-core machine (and with slower, older scapy).
-settings.register_profile("suite", deadline=None)
-settings.load_profile("suite")
+properties.load()
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections import namedtuple
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -349,7 +349,8 @@ class Hostile(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def http_server():
-    server = HTTPServer(("127.0.0.1", 0), Hostile)
+    # A thread per request, not waited for at the end: the slow page's sleep outlives the test.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 from diagnose import digest
 from diagnose.digest import ALPHABET, MISTYPED, DigestError, decode, encode
 from diagnose.engine import judge, pack
+from tests.properties import examples
 
 REPORTED = ("ok", "problem", "skipped", "error", "timeout")
 # Checks still to come, up to the most a digest holds.
@@ -54,7 +55,7 @@ GOLDEN = [
 ]
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(reports)
 def test_round_trip(report):
     text = encode(report)
@@ -128,7 +129,7 @@ def test_check_character_detects_every_error_algebraically():
                 assert digest._syndrome(pattern) != 0, (length, i, j, e)
 
 
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 @given(reports)
 def test_every_substitution_is_rejected(report):
     """Every substitution into sampled digests (the algebraic test above covers every error
@@ -141,7 +142,7 @@ def test_every_substitution_is_rejected(report):
             assert pos == 0 or str(caught.value) == MISTYPED
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(reports)
 def test_every_adjacent_transposition_is_rejected(report):
     text = encode(report)  # with dashes: a swap across a dash is a swap of the plain text too
@@ -154,7 +155,7 @@ def test_every_adjacent_transposition_is_rejected(report):
             assert pos == 0 or str(caught.value) == MISTYPED
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(reports, st.data())
 def test_dropped_or_extra_character_is_rejected(report, data):
     plain = encode(report).replace("-", "")
@@ -190,7 +191,7 @@ def test_error_messages():
         decode(None)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.one_of(st.text(), st.text(alphabet=ALPHABET + "OILoilu -*\n\u2013"),
                  st.lists(st.integers(0, 31), max_size=18).map(
                      lambda s: "".join(ALPHABET[v] for v in s + [digest._check_symbol(s)]))))
@@ -211,7 +212,7 @@ def test_reading_mistakes_are_accepted(typed):
     assert decode(typed) == decode(GOLDEN_V1[0][1])
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(reports, st.data())
 def test_reading_mistakes_never_change_the_meaning(report, data):
     text = encode(report)
@@ -248,7 +249,7 @@ def test_the_newest_table_is_derived_from_the_checks_declarations():
         version: 14 + version - 2 for version in range(3, digest.MAX_CHECKS - 14 + 3)} | {1: 8, 2: 14}
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(reports, st.lists(st.sampled_from(REPORTED), min_size=len(FUTURE), max_size=len(FUTURE)))
 def test_the_most_checks_fit_and_old_digests_keep_their_meaning(report, future_statuses):
     old = ([(r, encode(r, version=1)) for r, _ in GOLDEN_V1]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import gettext
 import re
 import string
@@ -93,11 +94,17 @@ PROPER_NAMES = {"pppoe", "dns", "ipv", "ip", "wi", "fi", "windows", "mac", "json
                 "hosts"}  # hosts: the name of the file on every system
 
 
-def latin_words(text: str) -> set[str]:
-    from diagnose.checks import BY_ID                       # check ids are typed (--only dns)
+@functools.cache
+def typed_words() -> frozenset[str]:
+    """Commands, check ids (--only dns) and rule ids: what a person types, in any language."""
     from diagnose.engine import pack
-    commands = set(build_app().commands) | set(build_app().commands["rules"].commands) | set(BY_ID)
-    commands |= {rule.id for rule in pack.load(None, set(BY_ID))}
+    app = build_app()
+    return frozenset(set(app.commands) | set(app.commands["rules"].commands) | set(BY_ID)
+                     | {rule.id for rule in pack.load(None, set(BY_ID))})
+
+
+def latin_words(text: str) -> set[str]:
+    commands = typed_words()
     text = re.sub(r"(?m)^ {6}\w+: ", " ", text)                # fact names in -v
     text = re.sub(r'"[a-z0-9_.:-]*"|\b(?:true|false|null)\b', " ", text)  # data in facts
     prose = re.sub(r"`[^`]*`"                                 # quoted commands

@@ -256,10 +256,7 @@ DESCRIPTION_CUTOFF_S = 0.5
     ("malformed", "bad_xml"),
     ("gzip", "compressed"),
     ("redirect-away", "redirect"),
-    ("endless", "timeout"),            # one byte at a time: every read succeeds, none finishes
-    ("endless-headers", "timeout"),
-    ("stall", "timeout"),
-])
+])   # routers that trickle or stall, which take the whole cutoff: tests/robustness/test_run_router_deadlines.py
 def test_description_outcomes_within_the_cutoff(igd_factory, hostile, outcome):
     server = igd_factory(hostile=hostile)
     location = f"http://{LOOPBACK}:{server.http_port}/rootDesc.xml"
@@ -348,9 +345,7 @@ def test_check_a_hostile_status_word_never_reaches_the_report(monkeypatch, igd_f
     ("redirect-away", Status.ERROR, "redirect"),
     ("soap-bomb", Status.ERROR, "forbidden_xml"),
     ("soap-fault", Status.ERROR, "fault"),
-    ("endless", Status.TIMEOUT, None),
-    ("endless-headers", Status.TIMEOUT, None),
-])
+])   # the endless ones time out: tests/robustness/test_run_router_deadlines.py
 def test_check_hostile_router_is_an_error_with_reason_in_time(monkeypatch, igd_factory,
                                                               hostile, status, problem):
     result, elapsed = check(monkeypatch, igd_factory(hostile=hostile))
@@ -387,11 +382,6 @@ def test_check_skips_without_a_lan(gateway, netmask, device, why):
     context.results["route"].facts["device"] = device
     result = router.run(context)
     assert result.status is Status.SKIPPED and why in result.reason
-
-
-def test_check_respects_a_short_deadline(monkeypatch, igd_factory):
-    result, elapsed = check(monkeypatch, igd_factory(hostile="stall"), seconds=0.9)
-    assert result.status is Status.TIMEOUT and elapsed < 0.9
 
 
 # --------------------------------------------------------------------------- the verdict

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from diagnose.net import dhcp_probe, pppoe_discovery
 from diagnose.net.dhcp_probe import parse_offer
 from diagnose.net.pppoe_discovery import parse_pado
+from tests.properties import examples
 
 CLIENT_MAC = bytes.fromhex("02aabbccdd01")
 AC_MAC = bytes.fromhex("02aabbccdd02")
@@ -164,13 +165,13 @@ def test_pado_service_count_capped():
     assert len(info["services"]) == pppoe_discovery.MAX_SERVICES
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=1600))
 def test_pado_random_bytes_never_raise(data):
     assert parse_pado(data, HOST_UNIQ) is None  # 8 random bytes never match by chance here
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.binary(max_size=300))
 def test_pado_random_tags_never_raise(tags):
     # A valid header followed by garbage reaches the tag parser.
@@ -179,7 +180,7 @@ def test_pado_random_tags_never_raise(tags):
     assert info is None or info["host_uniq"] == HOST_UNIQ
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.data())
 def test_pado_mutations_never_raise(data):
     frame = bytearray(pado_frame())
@@ -309,20 +310,20 @@ def test_offer_every_truncation_rejected():
     assert parse_offer(frame, XID, CLIENT_MAC) is not None
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=1600))
 def test_offer_random_bytes_never_raise(data):
     assert parse_offer(data, XID, CLIENT_MAC) is None
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.binary(max_size=400))
 def test_offer_random_options_never_raise(options):
     info = parse_offer(offer_frame(options), XID, CLIENT_MAC)
     assert info is None or info["offered"] == "10.77.0.120"
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.data())
 def test_offer_mutations_never_raise(data):
     frame = bytearray(offer_frame())

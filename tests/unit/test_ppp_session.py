@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from diagnose.net import ppp_close, ppp_frames as pf, ppp_session as ps
 from diagnose.net.ppp_secrets import Credentials
 from tests.lab.ppp_ac import AccessConcentrator
+from tests.properties import examples
 
 CLIENT_MAC = bytes.fromhex("02aabbccdd01")
 AC_MAC = "02:aa:bb:cc:dd:02"
@@ -410,7 +411,7 @@ def test_frames_from_strangers_and_garbage_are_ignored(wire):
     assert len(w.sent) < 60
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=1600))
 def test_parsers_never_raise(data):
     frame = pf.build_ppp(AC_MAC_RAW, CLIENT_MAC, 0x1234, pf.PROTO_LCP, data)

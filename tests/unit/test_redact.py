@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from diagnose import redact as redact_module
 from diagnose.redact import redact
+from tests.properties import examples
 from tests.schema import SCHEMA, validate
 
 HOST = "zhangwei-thinkpad"
@@ -523,7 +524,7 @@ def shape(value):
     return (type(value).__name__, value)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_a_canary_secret_never_survives_and_the_shape_holds(data):
     canary = data.draw(CANARY, label="canary")
@@ -546,7 +547,7 @@ MACS = st.binary(min_size=6, max_size=6).filter(
 NOISE = st.text(alphabet=string.ascii_letters + " .,", max_size=10)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.tuples(NOISE, SEPARATORS, st.one_of(PUBLIC_V4, PUBLIC_V6, MACS), SEPARATORS),
                 min_size=1, max_size=6), NOISE)
 def test_public_addresses_and_macs_never_survive_in_free_text(pieces, tail):

@@ -278,15 +278,7 @@ def test_server_down_leaves_the_report_queued(data):
     assert_no_token(repr(result), path.read_text())
 
 
-def test_a_stalling_server_costs_at_most_the_total_budget(server, data):
-    server.default = ("stall",)
-    started = time.monotonic()
-    result = submit.submit(make_report(), profile=profile_for(server.url), env={}, data_dir=data,
-                           backoff=0.05, timeout=(1.0, 0.4), total_timeout=1.5)
-    elapsed = time.monotonic() - started
-    assert (result.outcome, result.code) == ("queued", "timeout")
-    assert result.attempts >= 2 and elapsed < 1.5 + 0.5
-    assert len(queued(data)) == 1
+# A slow server and the total budget, in real time: tests/robustness/test_input_submit.py.
 
 
 def test_the_default_budget_is_bounded_to_ten_seconds(server, data, monkeypatch):

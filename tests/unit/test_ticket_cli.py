@@ -1,6 +1,7 @@
 """The ticket workflow from the command line, against a real HTTP server on loopback."""
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import threading
@@ -8,7 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from diagnose import submit as tickets
+
 from .test_cli import run  # noqa: F401  (the fixture)
+from .test_submit import SkipClock
 
 
 class Tickets(BaseHTTPRequestHandler):
@@ -43,6 +47,8 @@ def profile(tmp_path):
 def test_offline_submit_queues_and_pending_delivers_exactly_once(run, profile, monkeypatch):
     path, port = profile
     monkeypatch.setenv("LAB_TOKEN", "CANARY-TOKEN-5e1")
+    # The pauses between attempts at the closed port pass on a skipped clock, not for real.
+    monkeypatch.setattr(tickets, "submit", functools.partial(tickets.submit, clock=SkipClock()))
     code, out, _ = run(["--json"])
     report_id = json.loads(out)["id"]
     code, out, err = run(["--profile", path, "submit"])          # the server is not up yet
