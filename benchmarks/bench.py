@@ -17,7 +17,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import signal
 import statistics
@@ -30,6 +29,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.sections import provenance, write_section  # noqa: E402
 from tests.lab.netlab import Lab  # noqa: E402
 from tests.lab.scenarios import SCENARIOS  # noqa: E402
 
@@ -60,7 +60,6 @@ PACKET_SCENARIO = "pppoe-no-pado"  # PPPoE discovery runs there: scapy must be i
 LOGIN_SCENARIO = "pppoe-pado-no-session"  # the PC dials; the lab's own AC answers the login
 LOGIN_MODES = ("accept", "refuse", "pads-error", "lcp-timeout")
 REPRODUCE = "sudo python3 benchmarks/bench.py --write docs/performance.md"
-SERVER_SECTION = "<!-- server_bench -->"   # where benchmarks/server_bench.py's section starts
 MS = 1000
 
 
@@ -307,26 +306,12 @@ def markdown(headers, rows):
     return "\n".join([line(headers), line("---" for _ in headers), *map(line, rows)])
 
 
-def machine():
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
-    commit = subprocess.run(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip() or "unknown"
-    return (f"{os.cpu_count()} CPUs ({model.group(1) if model else 'unknown CPU'}), "
-            f"Linux {platform.release()}, Python {platform.python_version()}, "
-            f"commit {commit}")
-
-
 def document(results):
-    when = results["when"].strftime("%Y-%m-%d %H:%M UTC")
+    """This benchmark's section of docs/performance.md."""
     parts = [
-        "# Performance",
+        "## The fault lab (`benchmarks/bench.py`)",
         "",
-        f"Measured {when} on {machine()}, by `benchmarks/bench.py` with "
-        f"{results['runs']} runs per figure. This file is generated; reproduce it (as root, "
-        "from the repository root) with:",
-        "",
-        f"```sh\n{REPRODUCE}\n```",
+        provenance(REPRODUCE, results["when"]) + f"\n\n{results['runs']} runs per figure.",
         "",
         "How it measures:",
         "",
@@ -348,14 +333,14 @@ def document(results):
         f"Peak memory: max RSS of the diagnose process under `{TIME_BIN}`.",
     ]
     for title, headers, rows in tables(results):
-        parts += ["", f"## {title}", "", markdown(headers, rows)]
+        parts += ["", f"### {title}", "", markdown(headers, rows)]
     return "\n".join(parts) + "\n"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="runs per figure")
-    parser.add_argument("--write", metavar="PATH", help="write the results as Markdown")
+    parser.add_argument("--write", metavar="PATH", help="write its section of this Markdown file")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench.py: run as root (the fault lab needs network namespaces)")
@@ -364,11 +349,7 @@ def main():
     for title, headers, rows in tables(results):
         print(f"\n{title}\n{plain(headers, rows)}")
     if args.write:
-        target = Path(args.write)
-        kept = target.read_text() if target.exists() else ""
-        # benchmarks/server_bench.py keeps its own section at the end, after its marker
-        tail = kept[kept.index(SERVER_SECTION):] if SERVER_SECTION in kept else ""
-        target.write_text(document(results) + ("\n" + tail if tail else ""))
+        write_section(__file__, document(results), Path(args.write))
 
 
 if __name__ == "__main__":

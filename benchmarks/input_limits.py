@@ -1,9 +1,9 @@
 """How fast and how cheaply hostile input is refused: each case is a whole `diagnose` process,
 timed with its peak memory (max RSS). No network, no root needed.
 
-    python3 benchmarks/input_limits.py [--runs 5]
+    python3 benchmarks/input_limits.py [--runs 5] [--write docs/performance.md]
 
-Prints a Markdown table: case, exit status, wall time median (min-max) in ms, peak memory in MB,
+Prints its section of docs/performance.md (--write: writes it there): a Markdown table: case, exit status, wall time median (min-max) in ms, peak memory in MB,
 next to `diagnose rules check` with the shipped pack as the baseline of a process that loads
 YAML.
 """
@@ -19,6 +19,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.sections import provenance, write_section  # noqa: E402
+
 BOMB = "a: &a [" + ",".join(['"lol"'] * 9) + "]\n" + "".join(
     f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]\n"
     for previous, name in zip("abcdefgh", "bcdefghi"))
@@ -61,18 +65,27 @@ def run(args: list[str]) -> tuple[int, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    parser.add_argument("--write", metavar="PATH", help="write its section of this Markdown file")
+    args = parser.parse_args()
+    runs = args.runs
     with tempfile.TemporaryDirectory() as tmp:
         rows = []
-        for name, args in cases(Path(tmp)):
-            results = [run(args) for _ in range(runs)]
+        for name, args_of_case in cases(Path(tmp)):
+            results = [run(args_of_case) for _ in range(runs)]
             times = [ms for _, ms, _ in results]
             rows.append((name, results[0][0], statistics.median(times), min(times), max(times),
                          max(mb for _, _, mb in results)))
-    print("| case | exit | wall ms: median (min-max) | peak MB |")
-    print("|---|---|---|---|")
-    for name, code, median, low, high, memory in rows:
-        print(f"| {name} | {code} | {median:.0f} ({low:.0f}-{high:.0f}) | {memory:.0f} |")
+    lines = ["## Hostile input files (`benchmarks/input_limits.py`)", "",
+             provenance(f"python3 benchmarks/input_limits.py --runs {runs} --write docs/performance.md"),
+             "", "Each case is a whole `diagnose` process; `rules check` with the shipped pack is the "
+             "baseline of a process that loads YAML.", "",
+             "| case | exit | wall ms: median (min-max) | peak MB |", "|---|---|---|---|"]
+    lines += [f"| {name} | {code} | {median:.0f} ({low:.0f}-{high:.0f}) | {memory:.0f} |"
+              for name, code, median, low, high, memory in rows]
+    section = "\n".join(lines) + "\n"
+    print(section)
+    if args.write:
+        write_section(__file__, section, Path(args.write))   # only its own section
 
 
 if __name__ == "__main__":

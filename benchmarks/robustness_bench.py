@@ -1,6 +1,7 @@
 """Figures behind docs/exit-codes.md: how soon diagnose ends under a trickling server, a stop
 signal and a held history lock, and how long Python starts before diagnose's signal handlers
-are in place. Run from the repository root: python3 benchmarks/robustness_bench.py [--runs N]"""
+are in place. Run from the repository root:
+python3 benchmarks/robustness_bench.py [--runs N] [--write docs/performance.md] (writes its section)"""
 from __future__ import annotations
 
 import argparse
@@ -17,6 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.sections import provenance, write_section  # noqa: E402
 from tests.robustness._servers import Trickler  # noqa: E402
 from tests.robustness.test_run_signals import _catches_sighup  # noqa: E402
 
@@ -90,7 +92,9 @@ def held_lock(runs: int, data: Path) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    parser.add_argument("--write", metavar="PATH", help="write its section of this Markdown file")
+    args = parser.parse_args()
+    runs = args.runs
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         rows = [("`--json --only internet --timeout 2 \\| cat`, trickling URL (s, wall)", trickle(runs, data, 2)),
@@ -100,11 +104,18 @@ def main() -> None:
                 ("SIGHUP to exit (s)", signal_to_exit(runs, data, signal.SIGHUP)),
                 ("process start to diagnose's signal handlers (s)", handlers_in_place(runs, data)),
                 ("`--only route --timeout 3` with history.lock held (s, wall)", held_lock(runs, data))]
-    print(f"{runs} runs each, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
-          f"Python {sys.version.split()[0]}\n")
-    print("| what | median | max |\n| --- | --- | --- |")
-    for what, figures in rows:
-        print(f"| {what} | {statistics.median(figures):.2f} | {max(figures):.2f} |")
+    lines = ["## Deadlines and signals (`benchmarks/robustness_bench.py`)", "",
+             provenance(f"python3 benchmarks/robustness_bench.py --runs {runs} --write docs/performance.md"),
+             "", f"{runs} runs each. The trickling server is `tests/robustness/_servers.py`, one byte "
+             "every 0.2 s after a 200 header; what each figure promises: "
+             "[docs/exit-codes.md](exit-codes.md).", "",
+             "| what | median | max |", "| --- | --- | --- |"]
+    lines += [f"| {what} | {statistics.median(figures):.2f} | {max(figures):.2f} |"
+              for what, figures in rows]
+    section = "\n".join(lines) + "\n"
+    print(section)
+    if args.write:
+        write_section(__file__, section, Path(args.write))   # only its own section
 
 
 if __name__ == "__main__":

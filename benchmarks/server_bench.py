@@ -35,7 +35,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.bench import SERVER_SECTION as MARKER  # noqa: E402  (bench.py --write keeps it)
+from benchmarks.sections import write_section  # noqa: E402
 from tests.server import reports as sample  # noqa: E402
 from tests.server.processes import Postgres, Server  # noqa: E402
 
@@ -272,7 +272,7 @@ def _some_line_report(db_url: str) -> tuple[str, str]:
 
 
 def document(results: dict, args) -> str:
-    lines = [MARKER, "## diagnose-server (benchmarks/server_bench.py)", "",
+    lines = ["## diagnose-server (benchmarks/server_bench.py)", "",
              f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on "
              f"{os.cpu_count()} cores, with: `{' '.join(['python3 benchmarks/server_bench.py', *sys.argv[1:]])}` "
              f"(clients {args.clients}, reports {args.reports}, stored {args.stored}). "
@@ -305,13 +305,6 @@ def document(results: dict, args) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(path: Path, section: str) -> None:
-    """Replace this benchmark's section (from MARKER to the end) and keep everything before it."""
-    text = path.read_text() if path.exists() else "# Performance\n"
-    head = text.split(MARKER, 1)[0].rstrip("\n")
-    path.write_text(head + "\n\n" + section)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="sqlite,postgresql")
@@ -330,7 +323,7 @@ def main() -> int:
     section = document(results, args)
     print(section)
     if args.write:
-        write(Path(args.write), section)
+        write_section(__file__, section, Path(args.write))   # only its own section
     return 0
 
 
