@@ -8,12 +8,12 @@ No answer proves nothing: many routers have UPnP switched off.
 from __future__ import annotations
 
 import ipaddress
-import socket
 from typing import Any
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net import igd
+from ..platform import NotObserved
 
 # A router answers a unicast M-SEARCH at once and a multicast one within tens of milliseconds
 # (at most MX = 1 s later, by the standard); a gateway without SSDP answers the unicast one with a
@@ -29,17 +29,20 @@ NO_ERROR = "ERROR_NONE"
 
 def local_network(ctx, device: str | None, gateway: str) -> ipaddress.IPv4Interface | None:
     """This PC's IPv4 address (with its subnet) on the default route's adapter, in the
-    gateway's subnet; None when there is none (no address, or a point-to-point link)."""
+    gateway's subnet, from the platform's address facts; None when there is none (no address,
+    a point-to-point link, or the addresses were not observed)."""
     try:
-        entries = ctx.if_addrs().get(device or "", [])
         gateway_address = ipaddress.IPv4Address(gateway)
-    except Exception:  # psutil or a malformed gateway: nothing to search from
+    except ValueError:
         return None
-    for entry in entries:
-        if getattr(entry, "family", None) != socket.AF_INET or not entry.netmask:
+    addresses = ctx.system.addresses()
+    if isinstance(addresses, NotObserved):
+        return None
+    for entry in addresses:
+        if entry.adapter != device or entry.family != 4:
             continue
         try:
-            interface = ipaddress.IPv4Interface(f"{entry.address}/{entry.netmask}")
+            interface = ipaddress.IPv4Interface(f"{entry.address}/{entry.prefixlen}")
         except ValueError:
             continue
         if gateway_address in interface.network and interface.network.prefixlen < 32:

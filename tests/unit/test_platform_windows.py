@@ -199,3 +199,12 @@ def test_gateway_neighbour_and_dns_and_proxy_checks_read_windows_facts(monkeypat
     found = proxy.configured(ctx.system.proxy().proxies)
     assert [p["variables"] for p in found] == [["Internet Settings (http)", "Internet Settings (https)"],
                                                 ["Internet Settings (socks)"]]
+
+
+def test_router_searches_from_the_windows_address_of_the_default_adapter():
+    from diagnose.checks import router
+    ctx = context()
+    assert str(router.local_network(ctx, "WLAN", "192.168.1.1")) == "192.168.1.23/24"
+    assert router.local_network(ctx, "宽带连接", "192.168.1.1") is None     # a /32 PPP address
+    broken = context({**SNAPSHOT, "errors": {"adapters": "OSError: GetAdaptersAddresses failed"}})
+    assert router.local_network(broken, "WLAN", "192.168.1.1") is None
