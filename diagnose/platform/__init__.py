@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import sys
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Mapping, TypeVar, Union
 
@@ -120,6 +121,78 @@ class WifiLink:
     sources: tuple[str, ...] = ()          # where it was read: proc, iw, wlanapi
 
 
+@dataclass(frozen=True)
+class RoutePath:
+    """The route the OS picks for one destination (Linux: `ip route get`; Windows: GetBestRoute2)."""
+    target: str
+    adapter: str | None
+    gateway: str | None        # None: on the link
+    source: str | None         # the source address the OS would send from
+
+
+@dataclass(frozen=True)
+class FirewallProfile:
+    name: str                  # Windows: domain, private, public
+    enabled: bool | None
+    inbound_blocked: bool | None    # the default action for unsolicited inbound traffic
+    outbound_blocked: bool | None   # the default action for outbound traffic: block
+    managed: bool = False      # set by group policy (the local values are overridden)
+
+
+@dataclass(frozen=True)
+class LocalFirewall:
+    source: str
+    profiles: tuple[FirewallProfile, ...]
+    active: tuple[str, ...] | None = None   # the profiles in force now (None: not observed)
+
+
+@dataclass(frozen=True)
+class DialerEntry:
+    """A configured dial-up/broadband connection (Windows: a RAS phonebook entry, "宽带连接")."""
+    name: str
+    kind: str                  # pppoe, vpn, modem, other
+    phonebook: str | None = None    # user, all users
+
+
+@dataclass(frozen=True)
+class DialerConnection:
+    name: str
+    device_type: str | None    # the OS's own device type: PPPoE, vpn, modem
+    state: str                 # connected, connecting, disconnected
+    error: int | None          # the dialer's error number (Windows: RAS 6xx-8xx), 0 none
+
+
+@dataclass(frozen=True)
+class DialerEvent:
+    """One step of a dial as the system logged it, newest first (Windows: RasClient events)."""
+    event_id: int
+    time: str                  # UTC, ISO 8601
+    stage: str                 # dialing, link, connected, disconnected, failed, other
+    entry: str | None
+    error: int | None          # the error (failed) or reason (disconnected) number
+    attempt: str | None = None  # the dial attempt's correlation id, to group one dial's steps
+
+
+@dataclass(frozen=True)
+class Dialer:
+    """The OS's own dialer: entries, active connections, and its log of recent dials."""
+    entries: Observed[tuple[DialerEntry, ...]]
+    connections: Observed[tuple[DialerConnection, ...]]
+    events: Observed[tuple[DialerEvent, ...]]
+
+    @property
+    def last_failure(self) -> DialerEvent | None:
+        """The newest failed dial in the log, unless a newer dial connected."""
+        if isinstance(self.events, NotObserved):
+            return None
+        for event in self.events:
+            if event.stage == "connected":
+                return None
+            if event.stage == "failed":
+                return event
+        return None
+
+
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 _DEFAULT_PROXY_PORTS = {"http": 80, "https": 443, "socks4": 1080, "socks5": 1080, "socks5h": 1080}
 
@@ -188,6 +261,20 @@ class Backend:
 
     def wifi_links(self, adapters: list[str]) -> Observed[dict[str, WifiLink]]:
         return self._not_here("Wi-Fi link")
+
+    def route_paths(self, targets: list[str]) -> Observed[list[RoutePath]]:
+        """The route the OS picks for each destination, in order (targets without one left out)."""
+        return self._not_here("the route chosen per destination")
+
+    def hosts_file(self) -> tuple[str, Path]:
+        """The static name table: its name as shown to people, and where to read it."""
+        return "/etc/hosts", self.ctx.path("/etc/hosts")
+
+    def local_firewall(self) -> Observed[LocalFirewall]:
+        return self._not_here("the firewall's state")
+
+    def dialer(self) -> Observed[Dialer]:
+        return self._not_here("the dialer")
 
     def raw_frames(self) -> str | None:
         """Why this OS cannot send and receive raw Ethernet frames (DHCP and PPPoE discovery);

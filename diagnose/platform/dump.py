@@ -25,6 +25,9 @@ def collect(ctx: Any) -> dict[str, Any]:
         "gateway_neighbour": backend.neighbour(gateway) if gateway else None,
         "dns": backend.dns(), "proxy": backend.proxy(), "privilege": backend.privilege(),
         "raw_frames_lacking": backend.raw_frames(), "wifi_links": backend.wifi_links(wifi),
+        "route_paths": backend.route_paths([gateway] if gateway else []),
+        "hosts_file": backend.hosts_file()[0], "local_firewall": backend.local_firewall(),
+        "dialer": backend.dialer(),
     }
     dump: dict[str, Any] = {"format": FORMAT, "os": backend.os, "sys_platform": sys.platform,
                             "python": sys.version.split()[0],
