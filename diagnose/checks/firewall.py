@@ -15,6 +15,7 @@ from typing import Any
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net import localfirewall
+from ..platform import NotObserved, plain
 
 DNS_PORT = 53
 # A standard question (the root's NS records): any resolver that receives it answers it harmlessly.
@@ -61,6 +62,17 @@ def icmp_send(address: str) -> dict[str, Any]:
     return {"to": address, "proto": "icmp", **_outcome(error)}
 
 
+def _ruleset(ctx) -> dict[str, Any]:
+    """The platform's own view of its firewall where it has one (Windows: each profile's switch
+    and default actions), else the nftables rule set."""
+    system = ctx.system.local_firewall()
+    if not isinstance(system, NotObserved):
+        return {"outcome": "read", "source": system.source,
+                "profiles": [plain(profile) for profile in system.profiles],
+                "output_drops": any(p.enabled and p.outbound_blocked for p in system.profiles)}
+    return localfirewall.nft_ruleset(ctx.run, ctx.privileged, ctx.budget(localfirewall.NFT_WAIT_S))
+
+
 def run(ctx) -> CheckResult:
     probes = ctx.profile["probes"]
     gateway = ctx.facts("route").get("gateway")
@@ -75,9 +87,7 @@ def run(ctx) -> CheckResult:
     blocked = [s for s in sends if s["outcome"] == "not_permitted"]
     # The rule set is the evidence for a refused send; with none refused it is not read (a
     # process less on every healthy run).
-    ruleset = (localfirewall.nft_ruleset(ctx.run, ctx.privileged,
-                                         ctx.budget(localfirewall.NFT_WAIT_S))
-               if blocked else {"outcome": "not_run", "reason": "no send was refused"})
+    ruleset = _ruleset(ctx) if blocked else {"outcome": "not_run", "reason": "no send was refused"}
     facts = {
         "sends": sends,
         "blocked": bool(blocked) if observed else None,

@@ -122,7 +122,7 @@ def run(ctx) -> CheckResult:
                for server, name in extra]
         system = system_lookups(names, wait)
         queries += [future.result() for future in own]
-    hosts = hostsfile.hosts_entries(ctx, set(names))
+    hosts = hostsfile.hosts_entries(ctx, set(names), ctx.system.hosts_file())
     nsswitch = hostsfile.nsswitch_hosts(ctx)
 
     for entry in system:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
+from ..platform import NotObserved
 
 
 IP_WAIT_S = 0.8
@@ -97,6 +98,10 @@ def run(ctx) -> CheckResult:
         route_text = ctx.path("/proc/net/route").read_text()
     except OSError:
         route_text = None
+    if route_text is None:   # no /proc (Windows): the platform's own per-destination choice
+        chosen = ctx.system.route_paths(targets)
+        if not isinstance(chosen, NotObserved):
+            return _platform_paths(ctx, facts, chosen, beyond, route)
     facts["split_default"] = split_default(route_text) if route_text is not None else None
     facts["tunnel_adapters"] = tunnel_adapters(ctx)
     if route_text is not None and not facts["tunnel_adapters"] and len(routed_devices(route_text)) <= 1:
@@ -139,6 +144,33 @@ def run(ctx) -> CheckResult:
     if facts["beyond_via_tunnel"]:
         return CheckResult(Status.OK, facts, N_("traffic beyond the home goes through {devices}"),
                            reason_args={"devices": tunnels})
+    return CheckResult(Status.OK, facts)
+
+
+def _platform_paths(ctx, facts: dict[str, Any], chosen: list, beyond: list[str],
+                    route: dict[str, Any]) -> CheckResult:
+    """The same facts from the platform's RoutePath list (Windows: GetBestRoute2). Tunnels: the
+    adapters the platform calls virtual or other (VPN, Wintun, WireGuard, TAP)."""
+    adapters = ctx.system.adapters()
+    kinds = {} if isinstance(adapters, NotObserved) else {a.name: a.kind for a in adapters}
+    tunnel_kinds = ("virtual", "other")
+    paths = [{"target": p.target, "dev": p.adapter, "via": p.gateway, "src": p.source,
+              "table": None, "type": "unicast", "tunnel": kinds.get(p.adapter) in tunnel_kinds}
+             for p in chosen]
+    beyond_paths = [p for p in paths if p["target"] in beyond]
+    default_dev, default_via = route.get("device"), route.get("gateway")
+    facts.update(
+        split_default=None, policy_rules=None, ip_tool="platform", paths=paths,
+        tunnel_adapters=[name for name, kind in kinds.items() if kind in tunnel_kinds],
+        unrouted=[t for t in facts["targets"] if t not in {p["target"] for p in paths}],
+        tunnel_devices=list(dict.fromkeys(p["dev"] for p in paths if p["tunnel"])),
+        beyond_devices=list(dict.fromkeys(p["dev"] for p in beyond_paths)),
+        beyond_via_tunnel=(any(p["tunnel"] for p in beyond_paths) if beyond_paths else None),
+        beyond_off_default=(any(p["dev"] != default_dev or p["via"] != default_via
+                                for p in beyond_paths) if beyond_paths and default_dev else None))
+    if facts["beyond_via_tunnel"]:
+        return CheckResult(Status.OK, facts, N_("traffic beyond the home goes through {devices}"),
+                           reason_args={"devices": facts["tunnel_devices"]})
     return CheckResult(Status.OK, facts)
 
 

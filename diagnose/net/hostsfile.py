@@ -7,6 +7,7 @@ nsswitch.
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Any
 
 HOSTS_FILE = "/etc/hosts"
@@ -33,17 +34,19 @@ def parse_hosts(text: str, names: set[str]) -> dict[str, list[str]]:
     return found
 
 
-def hosts_entries(ctx, names: set[str]) -> dict[str, Any]:
-    """{readable, path, entries: {name: [addresses]}, error}; unreadable is not 'no entries'."""
-    path = ctx.path(HOSTS_FILE)
+def hosts_entries(ctx, names: set[str], location: tuple[str, Path] | None = None) -> dict[str, Any]:
+    """{readable, path, entries: {name: [addresses]}, error}; unreadable is not 'no entries'.
+    location: the file as shown and where to read it (the platform's hosts_file()); /etc/hosts
+    under ctx's root by default."""
+    shown, path = location or (HOSTS_FILE, ctx.path(HOSTS_FILE))
     try:
         with open(path, "rb") as file:
             text = file.read(MAX_HOSTS_BYTES).decode("utf-8", errors="replace")
     except FileNotFoundError:
-        return {"readable": True, "path": HOSTS_FILE, "entries": {}, "error": None}
+        return {"readable": True, "path": shown, "entries": {}, "error": None}
     except OSError as exc:
-        return {"readable": False, "path": HOSTS_FILE, "entries": {}, "error": exc.strerror}
-    return {"readable": True, "path": HOSTS_FILE, "entries": parse_hosts(text, names),
+        return {"readable": False, "path": shown, "entries": {}, "error": exc.strerror}
+    return {"readable": True, "path": shown, "entries": parse_hosts(text, names),
             "error": None}
 
 

@@ -58,6 +58,18 @@ def test_hosts_file_where_tcpip_reads_it():
     assert shown == r"E:\etc\hosts"
 
 
+def test_lookup_reads_the_windows_hosts_file(tmp_path, monkeypatch):
+    from diagnose.net import hostsfile
+    hosts = tmp_path / "hosts"
+    hosts.write_bytes("# 主机文件\r\n0.0.0.0 www.baidu.com\r\n".encode("utf-8"))
+    ctx = context()
+    monkeypatch.setattr(ctx.system, "hosts_file", lambda: (r"C:\Windows\System32\drivers\etc\hosts",
+                                                           hosts))
+    seen = hostsfile.hosts_entries(ctx, {"www.baidu.com"}, ctx.system.hosts_file())
+    assert seen == {"readable": True, "path": r"C:\Windows\System32\drivers\etc\hosts",
+                    "entries": {"www.baidu.com": ["0.0.0.0"]}, "error": None}
+
+
 def test_firewall_profiles_with_group_policy_overriding():
     raw = {"domain": {"local": {"EnableFirewall": 1}, "policy": None},
            "private": {"local": {"EnableFirewall": 1, "DefaultOutboundAction": 0},
@@ -162,9 +174,54 @@ def test_wifi_check_on_the_wlan_api():
             result.facts["tx_bitrate_mbps"]) == (-81, 30, 65.0)
 
 
+def test_paths_check_on_getbestroute2():
+    from diagnose.checks import paths
+    from diagnose.model import CheckResult, Status
+    snapshot = with_parts(best_routes={
+        "192.168.1.1": {"if_index": 17, "next_hop": "0.0.0.0", "source": "192.168.1.23"},
+        "223.5.5.5": {"if_index": 31, "next_hop": "172.30.16.2", "source": "172.30.16.1"},
+        "202.96.128.86": {"error": 1231}})
+    profile = {"probes": {"ping_targets": ["223.5.5.5"], "public_resolvers": [],
+                          "dns_names": []}}
+    ctx = context(snapshot, results={"route": CheckResult(Status.OK, {
+        "device": "WLAN", "gateway": "192.168.1.1", "default_routes": []})})
+    ctx.profile = profile
+    ctx.root = Path("/nonexistent-root")          # no /proc: as on Windows
+    result = paths.run(ctx)
+    assert result.facts["ip_tool"] == "platform"
+    assert [(p["target"], p["dev"], p["tunnel"]) for p in result.facts["paths"]] == [
+        ("192.168.1.1", "WLAN", False), ("223.5.5.5", "vEthernet (Default Switch)", True)]
+    assert result.facts["unrouted"] == ["202.96.128.86", "202.96.134.133"]
+    assert result.facts["beyond_via_tunnel"] is True and result.facts["beyond_off_default"] is True
+    assert result.facts["tunnel_devices"] == ["vEthernet (Default Switch)"]
+
+
 def test_a_failing_getbestroute2_is_not_observed_not_unrouted():
     snapshot = with_parts(best_routes={"223.5.5.5": {"error": 50}, "192.168.1.1": {"error": 50}})
     seen = backend(snapshot).route_paths(["192.168.1.1", "223.5.5.5"])
     assert isinstance(seen, NotObserved) and "(50)" in seen.reason      # Wine: not supported
     snapshot = with_parts(best_routes={"223.5.5.5": {"error": 1231}})
     assert backend(snapshot).route_paths(["223.5.5.5"]) == []           # really no route
+
+
+def test_firewall_check_shows_the_windows_profiles_for_a_refused_send(monkeypatch):
+    import errno
+
+    from diagnose.checks import firewall
+    from diagnose.model import CheckResult, Status
+
+    def refused(address, port=53):
+        return {"to": address, "proto": "udp", "port": port,
+                **firewall._outcome(PermissionError(errno.EACCES, "forbidden"))}
+    monkeypatch.setattr(firewall, "udp_send", refused)
+    monkeypatch.setattr(firewall, "icmp_send", lambda address: {"to": address, "proto": "icmp",
+                                                                "outcome": "not_run"})
+    raw = {name: {"local": {"EnableFirewall": 1, "DefaultOutboundAction": 1 if name == "public"
+                            else 0}, "policy": None} for name in ("domain", "private", "public")}
+    ctx = context(with_parts(firewall_registry=raw),
+                  results={"route": CheckResult(Status.OK, {"gateway": "192.168.1.1"})})
+    ctx.profile = {"probes": {"public_resolvers": ["223.5.5.5"], "ping_targets": []}}
+    result = firewall.run(ctx)
+    assert result.status is Status.PROBLEM and result.facts["ruleset"]["outcome"] == "read"
+    assert result.facts["ruleset_drops"] is True
+    assert [p["name"] for p in result.facts["ruleset"]["profiles"]] == ["domain", "private", "public"]

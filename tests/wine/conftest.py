@@ -93,7 +93,9 @@ class WindowsInstall:
 
     def prepare(self, lab: Lab) -> None:
         """Lab's folder as L:; the host name resolvable in the PC namespace (Wine looks it up at
-        every start, about 10 s without an answer)."""
+        every start, about 10 s without an answer); the namespace's hosts file as Windows' own
+        (Wine's resolver reads the Linux one, the backend reads Windows' path: on Windows they
+        are one file)."""
         letter = self.prefix / "dosdevices" / "l:"
         letter.unlink(missing_ok=True)
         letter.symlink_to(lab.tmpdir)
@@ -102,6 +104,8 @@ class WindowsInstall:
         if name not in hosts.read_text():
             with hosts.open("a") as file:
                 file.write(f"127.0.1.1\t{name}\n")
+        shutil.copyfile(hosts, self.prefix / "drive_c" / "windows" / "system32" / "drivers" / "etc"
+                        / "hosts")
 
     def run(self, lab: Lab, argv: list[str], *, env: dict | None = None, role: str = "pc",
             timeout: float = RUN_TIMEOUT) -> subprocess.CompletedProcess:

@@ -25,9 +25,11 @@ WINDOWS_VERDICT = {
     "apipa-while-dhcp-works": ("unknown", "X22", 5),
 }
 # healthy; adapter without an address; gateway dead; router WAN down; DNS dead; portal; and
-# PC-side faults that Wine models from the namespace's state (its resolver, its route).
+# PC-side faults that Wine models from the namespace's state (its resolver, its route, its
+# hosts file, read from Windows' own path).
 WINE_SCENARIOS = ("healthy", "apipa-while-dhcp-works", "router-hung", "router-wan-down",
-                  "operator-dns-dead", "portal-notice", "pc-dns-wrong", "no-default-route")
+                  "operator-dns-dead", "portal-notice", "pc-dns-wrong", "no-default-route",
+                  "hosts-file-to-loopback")
 
 
 def run_report(windows_install, lab, args=()):
@@ -64,7 +66,10 @@ def test_windows_facts_come_from_win32_not_linux_files(windows_install, wine_lab
             "'routes': [x.__dict__ for x in w.map_default_routes(r)], "
             "'addresses': [x.__dict__ for x in w.map_addresses(r)], "
             "'dns': list(w.map_dns(r).servers), "
-            "'neighbour': w.map_neighbour(r, '192.168.77.1').__dict__}))")
+            "'neighbour': w.map_neighbour(r, '192.168.77.1').__dict__, "
+            "'hosts': w.map_hosts_file(w.read_part('hosts_folder')[0]), "
+            "'parts': {k: w.read_part(k)[1] for k in ('proxy_winhttp', 'firewall_registry', "
+            "'ras_entries', 'ras_connections', 'wlan_interfaces')}}))")
     wine_lab.ping("192.168.77.1")    # a neighbour entry to read
     done = windows_install.run(wine_lab, ["D:\\python\\python.exe", "-c", code])
     facts = json.loads(done.stdout)
@@ -75,6 +80,10 @@ def test_windows_facts_come_from_win32_not_linux_files(windows_install, wine_lab
         next(a for a in facts["addresses"] if a["address"] == "192.168.77.10").items()
     assert facts["dns"] == ["192.168.77.1"]
     assert facts["neighbour"]["state"] in ("resolved", "incomplete", "absent")
+    # Windows' own path, from Tcpip's DataBasePath; the other parts' calls work (Wine's answers
+    # are stubs: no RAS entries, no WLAN interfaces, no firewall values; docs/platforms.md)
+    assert facts["hosts"].lower() == r"c:\windows\system32\drivers\etc\hosts"
+    assert facts["parts"] == dict.fromkeys(facts["parts"])
 
 
 def test_the_launcher_speaks_the_verdict_in_text(windows_install, wine_lab):
