@@ -86,33 +86,31 @@ def warm_up():
             pass
 
 
+def wait_for_a_key(chinese):
+    prompt = "按任意键关闭窗口……" if chinese else "Press any key to close this window..."
+    print("\\n" + prompt, file=sys.stderr, flush=True)
+    try:
+        import msvcrt
+        msvcrt.getwch()
+    except (ImportError, OSError):
+        pass
+
+
 def main():
     args = sys.argv[1:]
-    for stream in (sys.stdout, sys.stderr):
-        # a console gets Unicode anyway; a pipe or file would get the ANSI code page, which
-        # cannot hold Chinese on a non-Chinese Windows
-        if stream is not None and not stream.isatty():
-            stream.reconfigure(encoding="utf-8")
     warm_up()
     if "--lang" not in args and not any(a.startswith("--lang=") for a in args):
         lang = system_language()
         if lang and args[:1] not in (["explain"], ["decode"], ["submit"], ["rules"]):
             args = ["--lang", lang, *args]
+    if opened_for_us() and not os.environ.get("DIAGNOSE_NO_WAIT"):
+        # diagnose ends its process as soon as the product is out, after its exit hooks:
+        # the wait is the first hook registered, so it runs last, with the verdict shown
+        import atexit
+        atexit.register(wait_for_a_key, "zh_CN" in args)
     from diagnose.cli import main as diagnose_main
     sys.argv = ["diagnose", *args]
-    try:
-        code = diagnose_main()
-    except SystemExit as exit:
-        code = exit.code if isinstance(exit.code, int) else 1
-    if opened_for_us() and not os.environ.get("DIAGNOSE_NO_WAIT"):
-        prompt = "按任意键关闭窗口……" if "zh_CN" in args else "Press any key to close this window..."
-        print("\\n" + prompt, file=sys.stderr, flush=True)
-        try:
-            import msvcrt
-            msvcrt.getwch()
-        except (ImportError, OSError):
-            pass
-    return code
+    return diagnose_main()
 
 
 sys.exit(main())

@@ -3,7 +3,8 @@
 Standard streams: a stream that was closed when diagnose started (`>&-`, `2>&-`) is opened on
 the null device so no file diagnose opens can take its number; stdout then counts as unusable
 (write_stdout raises OutputError), stderr messages are dropped. Text that the stream's encoding
-cannot carry is written as backslash escapes rather than lost (PYTHONIOENCODING=ascii).
+cannot carry is written as backslash escapes rather than lost (PYTHONIOENCODING=ascii). On
+Windows a pipe or file is written in UTF-8, not the ANSI code page.
 
 User-named files (UserFile): whole or not at all. A regular file (or a new one) is
 replaced atomically and keeps its mode and owner; a new file gets the usual mode (0666 less the
@@ -48,7 +49,23 @@ def guard_standard_streams() -> None:
                                       line_buffering=True)
             setattr(sys, name, stream)
         with suppress(AttributeError, ValueError):
-            stream.reconfigure(errors="backslashreplace")
+            if windows_code_page_stream(stream):
+                stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+            else:
+                stream.reconfigure(errors="backslashreplace")
+
+
+def windows_code_page_stream(stream) -> bool:
+    """A pipe or file on Windows that Python gave the ANSI code page (cp1252 on a Western
+    Windows cannot hold Chinese): it gets UTF-8 instead, which every report fits and Notepad and
+    JSON readers read. A console gets Unicode anyway; PYTHONIOENCODING or UTF-8 mode is the
+    user's own choice and stays."""
+    if sys.platform != "win32" or os.environ.get("PYTHONIOENCODING") or sys.flags.utf8_mode:
+        return False
+    try:
+        return not stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def stdout_speaks_unicode() -> bool:

@@ -11,7 +11,11 @@ Without root, Wine or the lab's tools the tests skip; with CI=true they fail ins
 from __future__ import annotations
 
 import os
+import pty
+import re
+import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -118,6 +122,54 @@ class WindowsInstall:
                                input="", timeout=timeout)
         finally:
             self.stop_server()
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")   # Wine's console emulation on a terminal
+
+
+class ConsoleRun:
+    """A Windows program on a console of its own, as a double-click gives it: a terminal (pty)
+    on stdin, stdout and stderr, which Wine turns into a Windows console."""
+
+    def __init__(self, install: WindowsInstall, lab: Lab, argv: list[str]):
+        install.prepare(lab)
+        install.stop_server()
+        self.install = install
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen(lab._command("pc", ["wine", *argv], False), stdin=slave,
+                                     stdout=slave, stderr=slave, cwd="/", start_new_session=True,
+                                     env=lab._clean_env(env=install.env))
+        os.close(slave)
+        self.seen = ""
+
+    def read_until(self, text: str, timeout: float) -> bool:
+        """Read the console until text shows (True) or the time is up or the program ended."""
+        deadline = time.monotonic() + timeout
+        while text not in self.seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.2)
+            if not ready:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:   # the program ended and closed the terminal
+                break
+            self.seen = ANSI_ESCAPE.sub("", self.seen + chunk.decode("utf-8", "replace"))
+        return text in self.seen
+
+    def press_a_key(self) -> None:
+        os.write(self.master, b"x")
+
+    def close(self) -> int | None:
+        try:
+            return self.proc.wait(timeout=RUN_TIMEOUT)
+        finally:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            os.close(self.master)
+            self.install.stop_server()
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,15 @@ metrics, RAS, WLAN, event log, firewall) are not what these prove: see docs/plat
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import time
 
 import pytest
 
 from tests.lab.scenarios import SCENARIOS
 from tests.schema import validate
+from tests.wine.conftest import RUN_TIMEOUT
 
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 # Wine's sockets go through its server: under load a 1 ms handshake takes hundreds, so the
@@ -92,3 +95,42 @@ def test_the_launcher_speaks_the_verdict_in_text(windows_install, wine_lab):
                                           "--lang", "zh_CN", *WINE_SKIPS])
     assert done.returncode == 4, done.stderr
     assert done.stdout.splitlines()[0].startswith("[L23] ") and "宽带线路中断" in done.stdout
+
+
+def test_a_chinese_report_piped_on_a_western_code_page(windows_install, wine_lab):
+    """`python -m diagnose --lang zh_CN | ...` on a Western Windows (ANSI code page 1252, which
+    cannot hold Chinese): the report arrives whole, in UTF-8."""
+    western = {"LANG": "en_US.UTF-8"}
+    code_page = windows_install.run(wine_lab, ["D:\\python\\python.exe", "-c",
+                                               "import ctypes; print(ctypes.windll.kernel32.GetACP())"],
+                                    env=western)
+    assert code_page.stdout.strip() == "1252"
+    done = windows_install.run(wine_lab, ["D:\\python\\python.exe", "-m", "diagnose", "--lang",
+                                          "zh_CN", "--profile", "L:\\profile.yaml", *WINE_SKIPS],
+                               env=western)
+    assert "Traceback" not in done.stderr, done.stderr
+    # whatever the verdict on a loaded machine, the Chinese report is readable, not escaped
+    assert re.match(r"\[[A-Z]\d\d\] ", done.stdout) and "检查项目：" in done.stdout, done.stdout
+    assert "\\u" not in done.stdout
+
+
+def test_a_double_click_shows_the_verdict_and_waits_for_a_key(windows_install, wine_lab):
+    """diagnose.exe on a console of its own, no arguments (the operator's profile where its
+    installer puts it, %ProgramData%): the verdict in the system's language (English here), then
+    the window stays until a key is pressed."""
+    from tests.wine.conftest import ConsoleRun
+    operator_profile = (windows_install.prefix / "drive_c" / "ProgramData" / "broadband-diagnose"
+                        / "profile.yaml")
+    operator_profile.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(wine_lab.tmpdir / "profile.yaml", operator_profile)
+    console = ConsoleRun(windows_install, wine_lab, ["D:\\diagnose.exe"])
+    try:
+        assert console.read_until("Press any key to close this window...", RUN_TIMEOUT), console.seen
+        assert re.search(r"\[[A-Z]\d\d\] ", console.seen), console.seen
+        time.sleep(1.0)
+        assert console.proc.poll() is None, "closed without waiting for a key"
+        console.press_a_key()
+    finally:
+        code = console.close()
+        operator_profile.unlink()
+    assert code in (0, 3, 4, 5), console.seen
