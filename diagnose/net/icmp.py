@@ -1,8 +1,10 @@
 """ICMP echo, one home: building requests, reading replies and opening the socket, for every echo
-diagnose sends itself (probe_series' loss and delay series, path_mtu's don't-fragment probes).
+diagnose sends itself: probe_series' series (line_quality's loss and delay, and through
+probe_series.echo the gateway's and internet targets' echoes in net/reach) and path_mtu's
+don't-fragment probes. Windows uses IcmpSendEcho2 instead (net/icmp_windows.py).
 
-Pure functions and one opener; never raises on received data. The system ping's output is read by
-net/reach.read_ping.
+Pure functions and one opener; never raises on received data. The system ping, the fallback where
+no ICMP socket is allowed, is read by net/reach.read_ping alone.
 """
 from __future__ import annotations
 

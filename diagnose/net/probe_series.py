@@ -281,6 +281,27 @@ class _TcpSeries(_Series):
             self.close(probe)
 
 
+def echo(address: str, *, count: int, wait: float, privileged: bool,
+         clock: Clock | None = None) -> dict[str, Any] | None:
+    """`count` ICMP echoes to one host, all at once, each lost after `wait`: the series' result
+    (method icmp or icmp-raw), or None when no ICMP socket may be opened here."""
+    family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+    opened = open_echo_socket(family, privileged)
+    if opened is None:
+        return None
+    clock = clock or Clock()
+    plan = Plan(count=count, interval=0.0, wait=wait, clean_after=count, dead_after=count)
+    selector = selectors.DefaultSelector()
+    start = clock.monotonic()
+    series = _IcmpSeries(Host(address, ()), opened[0], plan, start, opened[1], selector)
+    try:
+        _loop([series], {}, plan, selector, start + wait + _MAX_IDLE_S, clock)
+        return series.result()
+    finally:
+        series.release()
+        selector.close()
+
+
 def measure(hosts: list[Host], plan: Plan, *, privileged: bool, deadline: float,
             icmp: bool = True, clock: Clock | None = None) -> list[dict[str, Any]]:
     """One result per host, in order (see module doc). Returns by `deadline` (on the clock:

@@ -1,4 +1,5 @@
-"""Is a host there? ICMP echo (three ways) and TCP connects. Observations only, never raises."""
+"""Is a host there? ICMP echo (own socket, else the system ping) and TCP connects.
+Observations only, never raises."""
 from __future__ import annotations
 
 import errno
@@ -9,6 +10,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from . import probe_series
 
 # An echo round trip inside a home or to a nearby operator host takes well under this.
 ECHO_WAIT_S = 1.0
@@ -54,46 +57,24 @@ def read_ping(stdout: str | None, stderr: str | None) -> PingOutput:
 
 def icmp_echo(address: str, *, count: int = 2, timeout: float = ECHO_WAIT_S, privileged: bool,
               run: Callable[[list[str], float], Any]) -> dict[str, Any]:
-    """Echo via icmplib (unprivileged, then raw as administrator), else the system ping.
-    On Windows, IcmpSendEcho2 (no administrator rights, no localized ping output to parse)."""
+    """Echoes through diagnose's own ICMP socket (net/probe_series.echo: unprivileged, then raw as
+    administrator), else the system ping (setuid where sockets are not allowed). On Windows,
+    IcmpSendEcho2 (no administrator rights, no localized ping output to parse)."""
     if sys.platform == "win32":
         from .icmp_windows import echo
         return echo(address, count=count, timeout=timeout)
-    tried = []
-    for raw in ([False, True] if privileged else [False]):
-        outcome = _icmplib_echo(address, count, timeout, raw)
-        if outcome is not None:
-            return outcome
-        tried.append("icmplib-raw" if raw else "icmplib")
+    series = probe_series.echo(address, count=count, wait=timeout, privileged=privileged)
+    if series is not None:
+        errors = series["errors"]
+        return {"answered": series["received"] > 0, "method": series["method"],
+                "sent": series["sent"], "received": series["received"],
+                "rtt_ms": series["avg_rtt_ms"],
+                "error": ", ".join(f"{name} x{n}" for name, n in errors.items()) if errors else None}
     outcome = _system_ping(address, count, timeout, run)
     if outcome is not None:
         return outcome
-    tried.append("ping")
     return {"answered": None, "method": None, "sent": 0, "received": 0, "rtt_ms": None,
-            "error": f"no ICMP method available (tried {', '.join(tried)})"}
-
-
-def _icmplib_echo(address: str, count: int, timeout: float, raw: bool) -> dict[str, Any] | None:
-    """All echoes at once, so a dead host costs one wait, not one per echo."""
-    try:
-        import icmplib
-    except ImportError:
-        return None
-    method = "icmplib-raw" if raw else "icmplib"
-
-    def echo(_):
-        return icmplib.ping(address, count=1, timeout=timeout, privileged=raw)
-    try:
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            hosts = list(pool.map(echo, range(count)))
-    except Exception as exc:  # permission refused: the caller tries the next method
-        if type(exc).__name__ in ("SocketPermissionError", "SocketUnavailableError"):
-            return None
-        return {"answered": False, "method": method, "sent": count, "received": 0,
-                "rtt_ms": None, "error": f"{type(exc).__name__}: {exc}"}
-    rtts = [host.avg_rtt for host in hosts if host.packets_received]
-    return {"answered": bool(rtts), "method": method, "sent": len(hosts), "received": len(rtts),
-            "rtt_ms": round(sum(rtts) / len(rtts), 2) if rtts else None, "error": None}
+            "error": "no ICMP method available (no ICMP socket allowed, no usable ping)"}
 
 
 def _system_ping(address: str, count: int, timeout: float, run) -> dict[str, Any] | None:
