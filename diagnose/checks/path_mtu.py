@@ -342,13 +342,7 @@ def run(ctx) -> CheckResult:
     if all(p["outcome"] == "error" for p in probes):
         # e.g. a ping without -M (BusyBox), or a socket that sends nothing: nothing was observed
         return CheckResult(Status.SKIPPED, facts, N_("the DF probes could not be sent"))
-    if facts["largest_answered"] is None:
-        return CheckResult(Status.PROBLEM, facts, N_("no probe to {target} was answered"),
-                           reason_args={"target": target})
-    if facts["silent_above"]:
-        return CheckResult(Status.PROBLEM, facts,
-                           N_("packets over {size} bytes to {target} get no answer and no error"),
-                           reason_args={"size": facts["largest_answered"], "target": target})
+    # Observed: silence, black holes and loss are facts; rule H63 (rules/path-mtu.yaml) judges.
     return CheckResult(Status.OK, facts)
 
 

@@ -273,9 +273,20 @@ def test_system_ping_fallback(no_sockets):
         size = int(argv[argv.index("-s") + 1]) + path_mtu.HEADERS
         return REPLY if size <= 1400 else SILENT
     result = path_mtu.run(context(ping))
-    assert result.status is Status.PROBLEM and result.facts["method"] == "ping"
+    assert result.status is Status.OK and result.facts["method"] == "ping"
     assert result.facts["silent_sizes"] == [1460, 1472, 1480, 1492, 1500]
-    assert result.reason_args == {"size": 1400, "target": TARGET}
+    assert result.facts["silent_above"] is True and result.reason is None
+
+
+@pytest.mark.parametrize("answered_up_to", [1400, None])
+def test_silence_is_observed_not_judged(no_sockets, answered_up_to):
+    """A black hole, or no answer at all: the check could observe (ok); rule H63 judges."""
+    def ping(argv, timeout):
+        size = int(argv[argv.index("-s") + 1]) + path_mtu.HEADERS
+        return REPLY if answered_up_to and size <= answered_up_to else SILENT
+    result = path_mtu.run(context(ping))
+    assert (result.status, result.reason) == (Status.OK, None)
+    assert result.facts["largest_answered"] == answered_up_to
 
 
 @pytest.mark.parametrize("output, reason", [
