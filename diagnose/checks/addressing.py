@@ -6,6 +6,7 @@ import ipaddress
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..platform import APIPA, Address, NotObserved
+from . import packet_probes
 
 # A DHCP server on the home LAN offers within milliseconds; 1.5 s leaves room for a slow router.
 DHCP_PROBE_WAIT_S = 1.5
@@ -66,8 +67,10 @@ def _dhcp_probe(ctx, interface: str, interfaces: dict) -> dict:
     if not (interfaces.get("primary_admin_up") and interfaces.get("primary_carrier")):
         return {"outcome": "not_run", "reason": N_("adapter has no link")}
     from ..net import dhcp_probe
-    return dhcp_probe.discover(interface, interfaces.get("primary_mac") or "",
-                               timeout=ctx.budget(DHCP_PROBE_WAIT_S))
+    return packet_probes.bounded(
+        lambda deadline: dhcp_probe.discover(interface, interfaces.get("primary_mac") or "",
+                                             timeout=DHCP_PROBE_WAIT_S, deadline=deadline),
+        ctx.deadline - 0.05, "addressing-dhcp")
 
 
 CHECK = CheckSpec(id="addressing", summary="IP addresses on the primary adapter; DHCP", run=run,

@@ -15,12 +15,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-import threading
 import time
 from typing import Any
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
+from . import packet_probes
 
 
 IP_WAIT_S = 0.8
@@ -157,19 +157,11 @@ def _who_offers(ctx, interface: str, arp: str | None) -> dict[str, Any]:
     interfaces = ctx.facts("interfaces")
     if not (interfaces.get("primary_admin_up") and interfaces.get("primary_carrier")):
         return {"outcome": "not_run", "reason": N_("adapter has no link")}
-    # In a daemon thread: loading scapy cannot be interrupted, and a probe that overruns must
-    # not cost this check its other facts.
-    box: dict[str, Any] = {}
-    wait = max(0.05, min(OFFER_WAIT_S, ctx.remaining() - 0.1))
-
-    def probe() -> None:
-        from ..net import dhcp_probe
-        box.update(dhcp_probe.discover(interface, interfaces.get("primary_mac") or "",
-                                       timeout=wait))
-    thread = threading.Thread(target=probe, name="ip-settings-dhcp", daemon=True)
-    thread.start()
-    thread.join(wait + 0.05)
-    return dict(box) if box else {"outcome": "timeout", "reason": "no result within the wait"}
+    from ..net import dhcp_probe
+    return packet_probes.bounded(
+        lambda deadline: dhcp_probe.discover(interface, interfaces.get("primary_mac") or "",
+                                             timeout=OFFER_WAIT_S, deadline=deadline),
+        ctx.deadline - 0.05, "ip-settings-dhcp")
 
 
 CHECK = CheckSpec(id="ip_settings", summary="This computer's own IP settings against the home network",

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..bounded import UNFINISHED, all_within
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net import dnsquery, hostsfile, reach
@@ -33,12 +33,11 @@ _NOT_FOUND = {getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA") if 
 
 
 def system_lookups(names: list[str], wait: float) -> list[dict[str, Any]]:
-    """getaddrinfo as an application calls it, all names at once, each in a daemon thread: glibc
-    cannot be interrupted, and a stuck lookup must neither hold this check past `wait` nor keep
-    the process from exiting."""
-    boxes: list[dict[str, Any]] = [{} for _ in names]
+    """getaddrinfo as an application calls it, all names at once, each waited for at most `wait`
+    (glibc cannot be interrupted: diagnose.bounded)."""
 
-    def ask(name: str, box: dict) -> None:
+    def ask(name: str) -> dict[str, Any]:
+        box: dict[str, Any] = {}
         started = time.monotonic()
         try:
             infos = socket.getaddrinfo(name, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
@@ -48,15 +47,11 @@ def system_lookups(names: list[str], wait: float) -> list[dict[str, Any]]:
         except (OSError, UnicodeError) as exc:
             box["error"] = exc
         box["ms"] = round((time.monotonic() - started) * 1000, 1)
+        return box
 
-    threads = [threading.Thread(target=ask, args=(name, box), name=f"getaddrinfo-{name}",
-                                daemon=True) for name, box in zip(names, boxes)]
-    end = time.monotonic() + wait
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(max(0.0, end - time.monotonic()))
-    return [_outcome(name, dict(box)) for name, box in zip(names, boxes)]
+    boxes = all_within([lambda name=name: ask(name) for name in names],
+                       time.monotonic() + wait, "getaddrinfo")
+    return [_outcome(name, {} if box is UNFINISHED else box) for name, box in zip(names, boxes)]
 
 
 def _outcome(name: str, box: dict[str, Any]) -> dict[str, Any]:

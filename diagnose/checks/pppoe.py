@@ -18,6 +18,7 @@ from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net.pppoe_discovery import clean_text
 from ..net.ppp_secrets import networkmanager_account, peers_user, scrub_tree, user_hint, words
+from . import packet_probes
 
 DIALER_PROCESSES = {"pppd", "pppoe", "pppoe-discovery"}
 # An access concentrator answers a PADI within tens of milliseconds; three tries a second apart
@@ -342,11 +343,14 @@ def _discovery(ctx, facts: dict, adapters: list[dict], dialer: dict | None,
     else:   # the retry waits x1.5 (backoff): 0.25 + 0.375 s
         wait, attempts = PROBE_WAIT_S, PROBE_ATTEMPTS
         wanted = sum(wait * pppoe_discovery.BACKOFF ** i for i in range(attempts))
-    budget = max(0.05, min(wanted, deadline - time.monotonic() - 0.05))
-    return pppoe_discovery.discover(interface, timeout=min(wait, budget / attempts),
-                                    attempts=attempts, budget=budget,
-                                    src_mac=by_name[interface]["mac"],
-                                    service_name=(dialer or {}).get("service") or "")
+    until = deadline - 0.05
+    budget = max(0.05, min(wanted, until - packet_probes.HAND_OVER_S - time.monotonic()))
+    return packet_probes.bounded(
+        lambda cut: pppoe_discovery.discover(interface, timeout=min(wait, budget / attempts),
+                                             attempts=attempts, budget=budget, deadline=cut,
+                                             src_mac=by_name[interface]["mac"],
+                                             service_name=(dialer or {}).get("service") or ""),
+        until, "pppoe-discovery")
 
 
 def _login(ctx, facts: dict, dialer: dict | None, account: _Account, by_name: dict) -> dict:

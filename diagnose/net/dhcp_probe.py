@@ -17,7 +17,7 @@ import time
 
 from .l2 import (
     ETH_HLEN, MIN_SEND_BUDGET, describe_error, drain, ethernet_hwaddr, format_mac,
-    is_unicast_mac, open_socket, parse_mac, set_send_timeout,
+    is_unicast_mac, open_socket, parse_mac, set_send_timeout, wait_end,
 )
 
 ETH_P_IP = 0x0800  # the kernel hands us IPv4 frames only; the rest is checked here
@@ -161,17 +161,20 @@ def build_discover(mac: bytes, xid: int) -> bytes:
 
 # ---------------------------------------------------------------- probe
 
-def discover(iface: str, mac: str, *, timeout: float = 1.5) -> dict:
+def discover(iface: str, mac: str, *, timeout: float = 1.5,
+             deadline: float | None = None) -> dict:
     """Send one DHCPDISCOVER on iface (chaddr = mac) and wait for an offer.
 
-    timeout: hard limit in seconds for the whole call, scapy import
-    included. Returns at the first matching DHCPOFFER.
+    timeout: seconds to wait, counted once the socket is open (loading
+    scapy, a one-time set-up of the process, comes before).
+    deadline: time.monotonic() after which it never waits (the caller's own
+    deadline; an import in progress cannot be cut short).
+    Returns at the first matching DHCPOFFER.
 
     Returns {"outcome": "offer"|"no_answer"|"error", "interface", "server"
     (server identifier, else IP source), "offered" (yiaddr), "latency_ms",
     "error": None|str}. Never raises.
     """
-    start = time.monotonic()
     result: dict = {
         "outcome": "error", "interface": iface, "server": None, "offered": None,
         "latency_ms": None, "error": None,
@@ -180,7 +183,6 @@ def discover(iface: str, mac: str, *, timeout: float = 1.5) -> dict:
         if not timeout > 0:
             result["error"] = "invalid arguments: need timeout > 0"
             return result
-        deadline = start + timeout
         chaddr = parse_mac(mac)
         if chaddr is None or not is_unicast_mac(chaddr):
             result["error"] = "invalid mac: %r" % (mac,)
@@ -189,14 +191,14 @@ def discover(iface: str, mac: str, *, timeout: float = 1.5) -> dict:
         if error:
             result["error"] = error
             return result
-        return _run(result, iface, chaddr, chaddr != hwaddr, deadline)
+        return _run(result, iface, chaddr, chaddr != hwaddr, timeout, deadline)
     except Exception as exc:  # never raise to the caller
         result["outcome"] = "error"
         result["error"] = describe_error(exc, iface)
         return result
 
 
-def _run(result, iface, chaddr, promisc, deadline):
+def _run(result, iface, chaddr, promisc, timeout, deadline):
     xid = struct.unpack("!I", os.urandom(4))[0]
     frame = build_discover(chaddr, xid)
     # Promiscuous only when probing with a MAC that is not the interface's
@@ -205,6 +207,7 @@ def _run(result, iface, chaddr, promisc, deadline):
     sock = open_socket(iface, ETH_P_IP, promisc)
     try:
         fd = sock.ins
+        deadline = wait_end(timeout, deadline)
         now = time.monotonic()
         if deadline - now < MIN_SEND_BUDGET:
             result["error"] = "time budget used up before sending"

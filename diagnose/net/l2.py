@@ -3,6 +3,11 @@
 MAC text <-> bytes, the interface's hardware address, the packet socket
 (send timeout, draining received frames) and error messages. scapy is
 imported only inside open_socket, so importing this module is cheap.
+
+A probe's wait starts once its socket is open: loading scapy is a one-time
+set-up of the process (0.3 s to over a second on a slow or busy PC), not time
+spent waiting for an answer. The caller's deadline still bounds the wait, and
+the checks run probes in a thread they stop waiting for (checks/packet_probes).
 """
 from __future__ import annotations
 
@@ -16,8 +21,8 @@ ETH_HLEN = 14
 ARPHRD_ETHER = 1
 SIOCGIFHWADDR = 0x8927
 PACKET_OUTGOING = 4  # sll_pkttype of frames we sent ourselves
-# Budget left after importing scapy and opening the socket below which no
-# request is worth sending (a reply could not come back in time anyway).
+# Wait left after opening the socket below which no request is worth
+# sending (a reply could not come back in time anyway).
 MIN_SEND_BUDGET = 0.005
 RECV_BUFSIZE = 65535
 MAX_DRAIN = 256  # frames read per wake-up before re-checking the clock
@@ -71,6 +76,12 @@ def ethernet_hwaddr(iface: str) -> tuple[bytes | None, str | None]:
     if hatype != ARPHRD_ETHER:
         return None, "not an Ethernet interface: %s" % iface
     return hwaddr, None
+
+
+def wait_end(timeout: float, deadline: float | None) -> float:
+    """When a probe stops waiting: `timeout` from now, never after `deadline`."""
+    end = time.monotonic() + timeout
+    return end if deadline is None else min(end, deadline)
 
 
 def open_socket(iface: str, ethertype: int, promisc: bool):

@@ -18,7 +18,7 @@ from typing import Collection
 
 from .l2 import (
     ETH_HLEN, MIN_SEND_BUDGET, describe_error, drain, ethernet_hwaddr, format_mac,
-    is_unicast_mac, open_socket, parse_mac, set_send_timeout,
+    is_unicast_mac, open_socket, parse_mac, set_send_timeout, wait_end,
 )
 
 ETH_P_PPP_DISC = 0x8863  # PPPoE discovery ethertype; the kernel filters on it
@@ -195,18 +195,20 @@ def discover(
     service_name: str = "",
     budget: float | None = None,
     src_mac: str | None = None,
+    deadline: float | None = None,
 ) -> dict:
     """Send up to `attempts` PADIs on iface and collect the PADOs.
 
-    budget: hard limit in seconds for the whole call, scapy import included
-    (default attempts * timeout). The backoff windows are shrunk so every
-    attempt fits. Returns as soon as an attempt got PADOs (plus PADO_GRACE).
+    budget: seconds for all attempts (default attempts * timeout), counted
+    once the socket is open (loading scapy, a one-time set-up of the process,
+    comes before). deadline: time.monotonic() after which it never
+    waits (the caller's own deadline). The backoff windows are shrunk so
+    every attempt fits. Returns as soon as an attempt got PADOs (plus PADO_GRACE).
 
     Returns {"outcome": "pado"|"no_pado"|"error", "interface", "attempts"
     (PADIs sent), "acs": [{"name", "mac", "services", "has_cookie",
     "latency_ms", "errors"}], "error": None|str}. Never raises.
     """
-    start = time.monotonic()
     result: dict = {
         "outcome": "error", "interface": iface, "attempts": 0, "acs": [], "error": None,
     }
@@ -216,7 +218,6 @@ def discover(
         if not (isinstance(attempts, int) and attempts >= 1 and timeout > 0 and budget > 0):
             result["error"] = "invalid arguments: need attempts >= 1, timeout > 0, budget > 0"
             return result
-        deadline = start + budget
         service = (service_name or "").encode("utf-8")
         if len(service) > MAX_SERVICE_NAME:
             result["error"] = "service_name too long"
@@ -231,19 +232,21 @@ def discover(
             if mac is None or not is_unicast_mac(mac):
                 result["error"] = "invalid src_mac: %r" % (src_mac,)
                 return result
-        return _run(result, iface, mac, mac != hwaddr, service, timeout, attempts, deadline)
+        return _run(result, iface, mac, mac != hwaddr, service, timeout, attempts, budget,
+                    deadline)
     except Exception as exc:  # never raise to the caller
         result["outcome"] = "error"
         result["error"] = describe_error(exc, iface)
         return result
 
 
-def _run(result, iface, mac, promisc, service, timeout, attempts, deadline):
+def _run(result, iface, mac, promisc, service, timeout, attempts, budget, deadline):
     # Promiscuous only when spoofing a MAC (PADOs go to that address); it is
     # a per-socket membership, dropped when the socket closes.
     sock = open_socket(iface, ETH_P_PPP_DISC, promisc)
     try:
         fd = sock.ins
+        deadline = wait_end(budget, deadline)
         windows = plan_windows(timeout, attempts, deadline - time.monotonic())
         sent: dict[bytes, float] = {}  # Host-Uniq -> send time (one per PADI)
         acs: dict[tuple[str, str], dict] = {}
@@ -289,6 +292,9 @@ def _run(result, iface, mac, promisc, service, timeout, attempts, deadline):
                         break
             if acs:
                 break
+        if not result["attempts"]:  # nothing sent: says nothing about the line
+            result["error"] = "time budget used up before sending"
+            return result
         result["acs"] = list(acs.values())
         result["outcome"] = "pado" if acs else "no_pado"
         return result

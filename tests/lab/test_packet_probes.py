@@ -40,7 +40,11 @@ import json, sys, time
 mod, args, kwargs = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 import importlib
 discover = importlib.import_module(mod).discover
+# scapy's one-time load is not part of a probe's wait (its clock starts once the socket is open)
+import scapy.layers.dhcp, scapy.layers.inet, scapy.layers.l2, scapy.layers.ppp, scapy.arch.linux
 t = time.monotonic()
+if "_deadline_in" in kwargs:  # the caller's deadline, relative to the call
+    kwargs["deadline"] = t + kwargs.pop("_deadline_in")
 r = discover(*args, **kwargs)
 r["_elapsed"] = time.monotonic() - t
 print(json.dumps(r))
@@ -390,6 +394,28 @@ def test_dhcp_no_answer(lab, timeout):
     assert r["server"] is None and r["offered"] is None and r["latency_ms"] is None
     assert timeout * 0.9 <= r["_elapsed"] <= timeout + SLACK, r
     assert lab.sniffed(sniffer) == [["dhcp", DHCPDISCOVER]]
+
+
+@pytest.mark.parametrize("module,args,kwargs,nothing", [
+    ("dhcp_probe", ["MAC"], {"timeout": 1.5}, "no_answer"),
+    ("pppoe_discovery", [], {"timeout": 0.5, "attempts": 3, "budget": 3.0}, "no_pado"),
+])
+def test_the_callers_deadline_cuts_the_wait(lab, module, args, kwargs, nothing):
+    """A probe never waits past the deadline its check passes, whatever its own wait."""
+    args = [lab.mac(lab.ns_pc, lab.if_pc) if a == "MAC" else a for a in args]
+    r = lab.probe(module, lab.if_pc, *args, **kwargs, _deadline_in=0.4)
+    assert r["outcome"] == nothing, r
+    assert 0.36 <= r["_elapsed"] <= 0.4 + SLACK, r
+
+
+@pytest.mark.parametrize("module,args", [("dhcp_probe", ["02:42:ac:11:00:99"]),
+                                         ("pppoe_discovery", [])])
+def test_a_deadline_already_past_sends_nothing(lab, module, args):
+    sniffer = lab.start_sniffer(lab.ns_ac, lab.if_ac)
+    r = lab.probe(module, lab.if_pc, *args, timeout=1.0, _deadline_in=-0.1)
+    assert r["outcome"] == "error" and r["error"] == "time budget used up before sending", r
+    assert r["_elapsed"] < 0.2, r
+    assert lab.sniffed(sniffer) == []
 
 
 # ------------------------------------------------------------ errors
