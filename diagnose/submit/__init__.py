@@ -24,7 +24,8 @@ MAC addresses beyond their vendor part, public addresses, host and user names ne
 machine, even from a report saved with ``diagnose --no-redact``. ``redact=False`` (the CLI's
 ``--no-redact``) sends it as it is, for an operator who asked for the full report.
 
-Deadlines: each attempt lasts at most its connect and read timeouts together; each report at
+Deadlines: each attempt lasts at most its connect and read timeouts together (a name lookup
+that hangs longer is left behind: ``diagnose.bounded``); each report at
 most ``total_timeout`` (10 s by default: the lock wait, every attempt and the pauses); a whole
 ``send_pending`` at most ``command_timeout`` (30 s by default): reports not reached by then stay
 queued (code timeout, attempts 0). ``send_pending`` also stops calling the server after the
@@ -46,9 +47,11 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ..bounded import UNFINISHED, within
 from ..clock import SYSTEM, Clock
 from ..datadir import data_dir as default_data_dir
 from ..net.deadline_http import Deadline, session as deadline_session
@@ -72,6 +75,10 @@ DEFAULT_TOTAL_TIMEOUT = 10.0      # seconds for one report, everything included
 DEFAULT_COMMAND_TIMEOUT = 30.0    # seconds for one send_pending, every report included
 DEFAULT_MAX_RETRY_AFTER = 5.0     # longest Retry-After we wait for
 MAX_DETAIL = 200                  # characters of any detail
+# An attempt's sockets give up at its deadline by themselves; this is how much longer a hung
+# name lookup is waited for before the attempt counts as timed out.
+ATTEMPT_GRACE_S = 0.5
+HUNG = "no answer by the deadline (the server's name could not be looked up in time)"
 
 
 def submit(report_or_path: Mapping[str, Any] | str | os.PathLike, *, profile: Mapping[str, Any],
@@ -245,8 +252,13 @@ def _deliver(body: bytes, report_id: str, target: Target, options: _Options) -> 
         # This attempt's own deadline: its connect and read timeouts, within the report's.
         deadline.at = min(options.deadline, clock.monotonic() + options.connect_s + options.read_s)
         log.debug("report %s: POST to %s, attempt %d", report_id, target.host, made)
-        return post.attempt(session, deadline, body, report_id, target, options.connect_s,
-                            options.read_s)
+        # Every socket wait ends by the deadline, but the name lookup cannot be cut (glibc):
+        # the attempt is waited for until then, and a hung one is a timeout.
+        until = time.monotonic() + deadline.remaining() + ATTEMPT_GRACE_S
+        answer = within(lambda: post.attempt(session, deadline, body, report_id, target,
+                                             options.connect_s, options.read_s),
+                        until, f"submit-{report_id}")
+        return post.Answer("timeout", detail=HUNG) if answer is UNFINISHED else answer
 
     try:
         return retry.run(attempt, policy), made
