@@ -107,7 +107,9 @@ def diagnose(request: Request) -> Outcome:
                        options=request.options)
 
     deadline = (request.started if request.started is not None else clock) + request.timeout
-    progress = Progress(lang, len(chosen), enabled=request.detail != "quiet")
+    # A dumb terminal cannot erase a line: no progress there.
+    progress = Progress(lang, len(chosen),
+                        enabled=request.detail != "quiet" and os.environ.get("TERM") != "dumb")
     runner = Runner(chosen, make_context, deadline - time.monotonic(), on_finish=progress)
     runner.results.update(left_out)
     interrupts.listen(runner.interrupt)

@@ -37,10 +37,23 @@ def test_colour_follows_term_and_no_color(env, wanted):
                                              ({"TERM": "xterm", "NO_COLOR": ""}, True),
                                              ({"TERM": "xterm", "NO_COLOR": "yes"}, False)])
 def test_on_a_real_terminal(tmp_path, extra, coloured):
+    shown = _on_a_terminal(tmp_path, extra, stderr=subprocess.DEVNULL)
+    assert shown.strip() and (b"\x1b[" in shown) is coloured
+
+
+def test_a_dumb_terminal_gets_no_escape_codes_at_all(tmp_path):
+    """Neither colour nor the progress line's erasing: TERM=dumb cannot show them."""
+    shown = _on_a_terminal(tmp_path, {"TERM": "dumb"}, stderr=None)
+    assert shown.strip() and b"\x1b" not in shown
+
+
+def _on_a_terminal(tmp_path, extra, stderr) -> bytes:
+    """What a run shows on a pseudo-terminal (stdout, and stderr too when stderr is None)."""
     leader, follower = pty.openpty()
     try:
         process = subprocess.Popen([*DIAGNOSE, *QUICK], cwd=REPO, stdin=subprocess.DEVNULL,
-                                   stdout=follower, stderr=subprocess.DEVNULL,
+                                   stdout=follower,
+                                   stderr=follower if stderr is None else stderr,
                                    env=environment(tmp_path / "data", **extra))
         os.close(follower)
         shown = b""
@@ -55,4 +68,4 @@ def test_on_a_real_terminal(tmp_path, extra, coloured):
         assert process.wait(30) in (0, 3, 4, 5)
     finally:
         os.close(leader)
-    assert shown.strip() and (b"\x1b[" in shown) is coloured
+    return shown
