@@ -4,12 +4,18 @@ A series of probes (probe_series: ICMP echo, else TCP handshakes) goes to the de
 to each of the profile's ping targets at the same time. What the gateway shows happens inside the
 home (Wi-Fi, cable, the router); what only the targets show happens beyond it. Facts only: the
 rules (rules/line-quality.yaml) say what is too much, and docs/line-quality.md says why.
+
+A gateway whose first probes all went unanswered is watched on until the deadline: a router on a
+link that loses most packets answers now and then, a dead one never does (a dead router is not a
+lossy one, and a lossy one is not dead). As root, ARP requests go to the gateway alongside, until
+its series is clean: a link that loses frames loses ARP too, while a router that is on (even hung)
+answers every one; the replies also let the kernel resolve the router when its own ARP was lost.
 """
 from __future__ import annotations
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net import probe_series
+from ..net import arp_series, probe_series
 
 # Why these numbers: docs/line-quality.md. 20 answered probes end a healthy series in ~0.16 s;
 # a lossy one gets 40, enough to tell 30 % loss from 1-2 % without false alarms.
@@ -17,6 +23,11 @@ PLAN = probe_series.Plan(count=40, interval=0.008, wait=0.7, clean_after=20, dea
                          fallback_after=0.25)
 GATEWAY_PORTS = (80, 53)   # a home router's web page and DNS proxy; a refusal is an answer too
 TARGET_PORTS = (53, 443)   # public resolvers and web hosts
+# The watch of a gateway whose first probes were all lost: echoes and TCP at once, until the
+# deadline (about a second: the kernel's own ARP retries once a second, so a link that lost the
+# first ARP exchange gets another chance). Never "dead" or "clean" early: it counts.
+WATCH_PLAN = probe_series.Plan(count=80, interval=0.02, wait=0.4, clean_after=80, dead_after=80,
+                               fallback_after=0.0)
 DEADLINE_MARGIN_S = 0.05   # return this long before the runner's deadline
 
 
@@ -51,6 +62,27 @@ def summarise(gateway: dict, targets: list[dict]) -> dict:
     }
 
 
+def watched(first: dict, watch: dict) -> dict:
+    """The gateway's series continued by the watch, counted together."""
+    sent, received = first["sent"] + watch["sent"], first["received"] + watch["received"]
+    both = [one for one in (first, watch) if one["received"]]
+
+    def pick(key, how):
+        values = [one[key] for one in both if one[key] is not None]
+        return round(how(values), 2) if values else None
+    avg = (round(sum(one["avg_rtt_ms"] * one["received"] for one in both) / received, 2)
+           if received else None)
+    return {**(watch if watch["received"] or not first["received"] else first),
+            "sent": sent, "received": received,
+            "loss_pct": round(100.0 * (sent - received) / sent, 1) if sent else None,
+            "min_rtt_ms": pick("min_rtt_ms", min), "avg_rtt_ms": avg,
+            "max_rtt_ms": pick("max_rtt_ms", max), "jitter_ms": pick("jitter_ms", max),
+            "stopped": "watched", "errors": first["errors"] or watch["errors"],
+            "watch": {"first_sent": first["sent"], "first_received": first["received"],
+                      "first_method": first["method"], "sent": watch["sent"],
+                      "received": watch["received"], "method": watch["method"]}}
+
+
 def _text(value) -> str:
     return "?" if value is None else f"{value:g}"
 
@@ -63,9 +95,21 @@ def run(ctx) -> CheckResult:
     targets = [t for t in dict.fromkeys(ctx.profile["probes"]["ping_targets"]) if t != gateway]
     hosts = [probe_series.Host(gateway, GATEWAY_PORTS, backup_ports=GATEWAY_PORTS)]
     hosts += [probe_series.Host(target, TARGET_PORTS) for target in targets]
-    measured = probe_series.measure(hosts, PLAN, privileged=ctx.privileged,
-                                    deadline=ctx.deadline - DEADLINE_MARGIN_S)
+    deadline = ctx.deadline - DEADLINE_MARGIN_S
+    arp = arp_series.start(ctx.facts("route").get("device"), gateway,
+                           privileged=ctx.privileged, deadline=deadline)
+    measured = probe_series.measure(hosts, PLAN, privileged=ctx.privileged, deadline=deadline)
     gateway_series, target_series = measured[0], measured[1:]
+    if gateway_series["stopped"] == "clean" and arp is not None:
+        arp.stop()     # the link answers every probe: nothing more to learn from ARP
+    # The first probes all lost: a dead router, or a link that loses most of them. Watch on.
+    if gateway_series["stopped"] == "dead" or (gateway_series["sent"]
+                                               and not gateway_series["received"]):
+        watch = probe_series.measure([hosts[0]], WATCH_PLAN, privileged=ctx.privileged,
+                                     deadline=deadline)[0]
+        gateway_series = watched(gateway_series, watch)
+    else:
+        gateway_series["watch"] = None
     beyond = summarise(gateway_series, target_series)
     facts = {
         "plan": {"count": PLAN.count, "interval_ms": round(PLAN.interval * 1000),
@@ -73,6 +117,9 @@ def run(ctx) -> CheckResult:
         "gateway": gateway_series,
         "targets": target_series,
         "beyond": beyond,
+        # None: not observed. Replies are matched for the link's own round trip (see arp_series).
+        "gateway_arp": (arp.stop((gateway_series["min_rtt_ms"] or 0.0) / 1000.0)
+                        if arp is not None else None),
     }
     args = {"gateway_loss": _text(gateway_series["loss_pct"]),
             "gateway_rtt": _text(gateway_series["avg_rtt_ms"]),
@@ -87,5 +134,5 @@ def run(ctx) -> CheckResult:
 
 CHECK = CheckSpec(id="line_quality", summary="Loss, latency and jitter to the gateway and beyond",
                   run=run, needs=("route",), timeout=2.0, privilege="optional",
-                  provides=("plan", "gateway", "targets", "beyond"),
+                  provides=("plan", "gateway", "targets", "beyond", "gateway_arp"),
                   name=N_("line quality"), position=60, digest_slot=9)

@@ -3,8 +3,10 @@
 The relay joins two veth ends in one namespace with two AF_PACKET sockets: every frame that
 arrives on one end leaves by the other, unless it is dropped (a per-direction probability) or
 held back (a per-direction delay, plus optional uniform jitter) by a scheduler heap. Only IP
-frames are dropped: ARP always passes (delayed like the rest), so neighbour resolution never turns
-a lossy link into a one-second stall that looks like an outage. The queue is bounded, the
+frames are dropped unless told otherwise: ARP passes (delayed like the rest), so neighbour
+resolution never turns a lossy link into a one-second stall that looks like an outage; with
+`lossy_arp` every frame is dropped alike, as on a bad radio link where ARP resolves only now and
+then. The queue is bounded, the
 process ends by itself after its lifetime, when one of its ends disappears (the lab was torn
 down) or when the process that started it dies.
 
@@ -110,6 +112,7 @@ class RelayCore:
     jitter_s: float = 0.0
     lifetime_s: float = DEFAULT_LIFETIME_S
     seed: int | None = None
+    lossy_arp: bool = False
 
     def run(self, ready=None) -> int:
         rng = random.Random(self.seed)
@@ -139,7 +142,8 @@ class RelayCore:
                 for sock in readable:
                     out, direction = plan[sock.fileno()]
                     for frame in self._drain(sock):
-                        if _is_ip(frame) and direction.loss and rng.random() < direction.loss:
+                        if (direction.loss and (self.lossy_arp or _is_ip(frame))
+                                and rng.random() < direction.loss):
                             direction.dropped += 1
                             continue
                         delay = direction.delay_s + (rng.uniform(-self.jitter_s, self.jitter_s)
@@ -231,6 +235,7 @@ def main(argv=None) -> int:
     run.add_argument("--jitter-ms", type=float, default=0.0)
     run.add_argument("--lifetime", type=float, default=DEFAULT_LIFETIME_S)
     run.add_argument("--seed", type=int)
+    run.add_argument("--lossy-arp", action="store_true", help="drop ARP frames like IP ones")
     off = sub.add_parser("offloads-off")
     off.add_argument("interfaces", nargs="+")
     args = parser.parse_args(argv)
@@ -244,7 +249,8 @@ def main(argv=None) -> int:
     core = RelayCore(ports=tuple(args.ports),
                      ab=Direction(args.loss_ab, args.delay_ab / 1000.0),
                      ba=Direction(args.loss_ba, args.delay_ba / 1000.0),
-                     jitter_s=args.jitter_ms / 1000.0, lifetime_s=args.lifetime, seed=args.seed)
+                     jitter_s=args.jitter_ms / 1000.0, lifetime_s=args.lifetime, seed=args.seed,
+                     lossy_arp=args.lossy_arp)
 
     def ready():
         sys.stdout.write("ready\n")
@@ -280,12 +286,13 @@ class Relay:
 
 def insert(lab, place: str, *, loss: float = 0.0, delay_ms: float = 0.0, jitter_ms: float = 0.0,
            loss_in: float | None = None, loss_out: float | None = None,
-           lifetime: float = DEFAULT_LIFETIME_S, seed: int | None = None) -> Relay:
+           lifetime: float = DEFAULT_LIFETIME_S, seed: int | None = None,
+           lossy_arp: bool = False) -> Relay:
     """Put a relay on the LAN link ("lan": PC-router) or the WAN link ("wan": router-ISP).
 
     `loss` and `delay_ms` apply in each direction (so a round trip sees 1-(1-loss)**2 loss and
     twice the delay); `loss_in` / `loss_out` override the direction towards / away from the
-    namespace the relay lives in.
+    namespace the relay lives in; `lossy_arp` drops ARP frames with the same odds.
     """
     spot = PLACES[place]
     role, port, address = spot["role"], spot["port"], spot["address"]
@@ -315,6 +322,8 @@ def insert(lab, place: str, *, loss: float = 0.0, delay_ms: float = 0.0, jitter_
             "--jitter-ms", str(jitter_ms), "--lifetime", str(lifetime)]
     if seed is not None:
         argv += ["--seed", str(seed)]
+    if lossy_arp:
+        argv.append("--lossy-arp")
     log = Path(lab.tmpdir) / f"relay-{place}.log"
     with open(log, "ab") as log_file:
         proc = subprocess.Popen(["ip", "netns", "exec", lab.ns[role], *argv],

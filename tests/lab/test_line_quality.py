@@ -133,8 +133,13 @@ def test_a_dead_router_keeps_the_deadline(lab):
     lab.router_hang()
     report, check = line_quality(lab)
     gateway = check["facts"]["gateway"]
-    assert gateway["loss_pct"] == 100.0 and gateway["stopped"] == "dead"
-    assert report["verdict"]["code"] not in ("H52", "L52")   # dead is not lossy
+    # watched on after its first probes, to the deadline: still nothing
+    assert gateway["loss_pct"] == 100.0 and gateway["stopped"] == "watched"
+    assert gateway["watch"]["sent"] > 0 and gateway["watch"]["received"] == 0
+    assert check["duration_ms"] < 2000 + DEADLINE_SLACK_MS
+    # on but hung: every ARP request answered (the link is fine)
+    assert check["facts"]["gateway_arp"]["received"] == check["facts"]["gateway_arp"]["sent"] > 10
+    assert report["verdict"]["code"] not in ("H52", "H54", "L52")   # dead is not lossy
 
 
 def test_a_short_overall_deadline_is_kept(lab):

@@ -113,3 +113,33 @@ def test_the_kernels_own_path_names_the_tunnel(lab, fault, split, rules):
     beyond = next(p for p in paths["facts"]["paths"] if p["target"] == netlab.PING_TARGET)
     assert beyond["dev"] == VPN_IF and beyond["tunnel"] is True
     assert report["verdict"]["code"] == "U76"
+
+
+# ------------------------------------------------------------------ class 6: lossy link, dead router
+def test_a_link_losing_most_frames_loses_arp_too_and_answers_now_and_then(lab):
+    from .scenarios_pc_link import COLD
+    for step, *args in COLD:
+        step(lab, *args)
+    quality, report = facts(lab, "line_quality")
+    arp, gateway = quality["facts"]["gateway_arp"], quality["facts"]["gateway"]
+    assert arp["sent"] >= 10 and 0 < arp["received"] < arp["sent"]
+    assert 20 <= arp["loss_pct"] < 100
+    assert gateway["received"] > 0 and gateway["sent"] >= 20       # watched on if need be
+    assert report["verdict"]["code"] == "H54" and report["verdict"]["ticket"] is False
+
+
+def test_a_router_deaf_to_everything_answers_no_arp(lab):
+    """Every frame reaching the router's LAN port is dropped, ARP included (a router switched off
+    behind a switch or a Wi-Fi extender, whose link stays up): nothing answers, still H25."""
+    from .pc_faults import pc_address_from_dhcp
+    pc_address_from_dhcp(lab)
+    lab.nft("rt", f"""
+        table netdev lab_deaf {{
+            chain ingress {{ type filter hook ingress device "{netlab.ROUTER_LAN_IF}" priority 0;
+                             policy drop; }}
+        }}""")
+    quality, report = facts(lab, "line_quality")
+    arp = quality["facts"]["gateway_arp"]
+    assert arp["sent"] >= 10 and arp["received"] == 0
+    assert quality["facts"]["gateway"]["received"] == 0
+    assert report["verdict"]["code"] == "H25"

@@ -197,6 +197,51 @@ def test_lost_probes_are_an_observation_not_a_problem(monkeypatch):
     assert result.reason_args["gateway_loss"] == "25"
 
 
+def test_a_silent_gateway_is_watched_on_and_counted_with_its_first_probes(monkeypatch):
+    calls = []
+
+    def measure(hosts, plan, **kw):
+        calls.append(plan)
+        if plan is line_quality.WATCH_PLAN:        # the watch: the gateway alone, some answers
+            assert [h.address for h in hosts] == ["192.168.1.1"]
+            return [{**fake_series(hosts[0].address, sent=40, received=8, rtt=3.0),
+                     "stopped": "deadline"}]
+        return [{**fake_series(hosts[0].address, sent=10, received=0), "stopped": "dead"},
+                *[fake_series(h.address) for h in hosts[1:]]]
+    monkeypatch.setattr(ps, "measure", measure)
+    gateway = line_quality.run(context()).facts["gateway"]
+    assert calls == [line_quality.PLAN, line_quality.WATCH_PLAN]
+    assert (gateway["sent"], gateway["received"], gateway["loss_pct"]) == (50, 8, 84.0)
+    assert gateway["stopped"] == "watched" and gateway["avg_rtt_ms"] == 3.0
+    assert gateway["watch"] == {"first_sent": 10, "first_received": 0, "first_method": "icmp",
+                                "sent": 40, "received": 8, "method": "icmp"}
+
+
+def test_a_gateway_that_answered_is_not_watched(monkeypatch):
+    calls = []
+
+    def measure(hosts, plan, **kw):
+        calls.append(plan)
+        return [fake_series(hosts[0].address, sent=40, received=12),
+                *[fake_series(h.address) for h in hosts[1:]]]
+    monkeypatch.setattr(ps, "measure", measure)
+    facts = line_quality.run(context()).facts
+    assert calls == [line_quality.PLAN] and facts["gateway"]["watch"] is None
+    assert facts["gateway_arp"] is None          # not root, no device: not observed
+
+
+def test_watched_counts_both_parts_and_weighs_round_trips_by_answers():
+    first = {**fake_series("g", sent=16, received=6, rtt=2.0), "stopped": "dead"}
+    watch = fake_series("g", sent=30, received=3, rtt=8.0, method="tcp")
+    merged = line_quality.watched(first, watch)
+    assert (merged["sent"], merged["received"]) == (46, 9)
+    assert merged["avg_rtt_ms"] == 4.0 and merged["min_rtt_ms"] == 2.0 and merged["max_rtt_ms"] == 8.0
+    assert merged["method"] == "tcp" and merged["watch"]["first_method"] == "icmp"
+    nothing = line_quality.watched(fake_series("g", sent=10, received=0),
+                                   fake_series("g", sent=26, received=0))
+    assert nothing["loss_pct"] == 100.0 and nothing["avg_rtt_ms"] is None
+
+
 # ------------------------------------------------------------------ rules against the check
 RULES = {rule.id: rule for rule in pack.load(None, set(BY_ID))
          if rule.source.rsplit(":", 1)[0].endswith("line-quality.yaml")}
@@ -212,8 +257,9 @@ def fired(facts):
             if evaluate(rule.when, results(facts), {}) is True}
 
 
-def test_the_pack_has_the_four_rules():
-    assert set(RULES) == {"home-loss", "line-loss", "home-latency", "line-latency"}
+def test_the_pack_has_the_five_rules():
+    assert set(RULES) == {"home-link-arp-loss", "home-loss", "line-loss", "home-latency",
+                          "line-latency"}
 
 
 @pytest.mark.parametrize("gateway, targets, expected", [
@@ -292,3 +338,67 @@ def test_the_deadline_is_kept_on_the_series_clock(silent_port):
                      deadline=clock.now + 0.03, icmp=False, clock=clock)
     assert got[0]["stopped"] == "deadline" and got[0]["sent"] == 0   # in flight: not observed
     assert clock.now == pytest.approx(500.03, abs=0.06)   # woke at the deadline, no later
+
+
+# ------------------------------------------------------------------ ARP series and the dead router
+def test_arp_request_frame_and_reply_recognition():
+    from diagnose.net import arp_series
+    mac = bytes.fromhex("02aabbccddee")
+    frame = arp_series.request_frame(mac, "192.168.1.10", "192.168.1.1")
+    assert len(frame) == 42 and frame[:6] == b"\xff" * 6 and frame[12:14] == b"\x08\x06"
+    router = bytes.fromhex("0211223344ff")
+    reply = (mac + router + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + router
+             + socket.inet_aton("192.168.1.1") + mac + socket.inet_aton("192.168.1.10"))
+    assert arp_series.is_reply(reply, "192.168.1.1", "192.168.1.10")
+    assert not arp_series.is_reply(reply, "192.168.1.2", "192.168.1.10")   # someone else
+    assert not arp_series.is_reply(frame, "192.168.1.1", "192.168.1.10")   # a request
+    assert not arp_series.is_reply(reply[:30], "192.168.1.1", "192.168.1.10")
+
+
+def test_arp_series_is_not_observed_without_root_device_or_ipv4():
+    from diagnose.net import arp_series
+    deadline = time.monotonic() + 1
+    assert arp_series.start("eth0", "192.168.1.1", privileged=False, deadline=deadline) is None
+    assert arp_series.start(None, "192.168.1.1", privileged=True, deadline=deadline) is None
+    assert arp_series.start("eth0", "fe80::1", privileged=True, deadline=deadline) is None
+
+
+def test_arp_replies_are_matched_one_to_one_and_recent_requests_left_out():
+    from diagnose.net import arp_series
+    one = arp_series.Series("eth0", "192.168.1.1", deadline=0)
+    # requests every 25 ms; replies 1 ms after the 1st, 3rd and 4th; ended 75 ms after the last
+    one._sent = [0.0, 0.025, 0.05, 0.075, 0.1, 0.125]
+    one._replies, one._ended_at = [0.001, 0.051, 0.076], 0.2
+    result = one.result()
+    assert (result["sent"], result["received"]) == (5, 3)   # 0.125 is still young: left out
+    assert result["loss_pct"] == 40.0
+
+
+def test_a_slow_link_is_not_taken_for_lost_arp():
+    """Replies 300 ms late: matched with the link's round trip, none is lost."""
+    from diagnose.net import arp_series
+    one = arp_series.Series("eth0", "192.168.1.1", deadline=0)
+    one._sent = [i * 0.025 for i in range(20)]
+    one._replies = [at + 0.3 for at in one._sent[:8]]     # the rest still on its way
+    one._ended_at = one._sent[7] + 0.3
+    assert one.result(round_trip_s=0.3)["loss_pct"] == 0.0
+    unmatched = one.result()          # without the round trip, replies meet the wrong requests
+    assert unmatched["received"] == 8 and unmatched["loss_pct"] > 50
+
+
+GATEWAY_RULES = {rule.id: rule for rule in pack.load(None, set(BY_ID))}
+
+
+@pytest.mark.parametrize("arp, expected", [
+    ({"sent": 37, "received": 37, "loss_pct": 0.0}, {"gateway-unreachable"}),   # on but hung
+    ({"sent": 30, "received": 0, "loss_pct": 100.0}, {"gateway-unreachable"}),  # off
+    (None, {"gateway-unreachable"}),                                             # not observed
+    ({"sent": 19, "received": 6, "loss_pct": 68.4}, {"home-link-arp-loss"}),   # a lossy link
+])
+def test_a_dead_router_is_not_a_lossy_link(arp, expected):
+    facts = {"gateway": {"reachable": False, "answers_ping": False, "answers_tcp": False},
+             "internet": {"online": False, "any_target_reachable": False},
+             "line_quality": {"gateway": fake_series("g", sent=36, received=0),
+                              "gateway_arp": arp}}
+    rules = [GATEWAY_RULES[r] for r in ("gateway-unreachable", "home-link-arp-loss")]
+    assert {r.id for r in rules if evaluate(r.when, results(facts), {}) is True} == expected
