@@ -1,4 +1,5 @@
-"""internet: the profile's connectivity URLs over HTTP, and its ping targets by IP address."""
+"""internet: the profile's connectivity URLs over HTTP, and its ping targets by IP address; and
+whether the network takes every TCP connection itself (net/intercept.py)."""
 from __future__ import annotations
 
 import errno
@@ -10,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net import causes, dnsquery, reach
+from ..net import causes, dnsquery, intercept, reach
 
 RESOLVE_WAIT_S = 1.0    # as for the dns check: a live resolver answers well within it
 CONNECT_WAIT_S = 1.5    # TCP handshake to a domestic endpoint; a dead route fails faster
@@ -138,8 +139,10 @@ def run(ctx) -> CheckResult:
     probes = ctx.profile["probes"]
     resolvers = ctx.system.configured_dns()["servers"][:3]
     # Not `with`: its exit would wait for a fetch that still hangs (a trickling server).
-    pool = ThreadPoolExecutor(max_workers=len(probes["connectivity_urls"]) + len(probes["ping_targets"]))
+    pool = ThreadPoolExecutor(
+        max_workers=len(probes["connectivity_urls"]) + len(probes["ping_targets"]) + 1)
     try:
+        caught = pool.submit(intercept.probe, ctx.budget(intercept.ACCEPT_WAIT_S))
         urls = [pool.submit(fetch, ctx, url, resolvers) for url in probes["connectivity_urls"]]
         targets = [pool.submit(reach.host_answers, target, TARGET_PORTS, privileged=ctx.privileged,
                                run=ctx.run, timeout=ctx.budget(reach.ECHO_WAIT_S))
@@ -147,6 +150,7 @@ def run(ctx) -> CheckResult:
         urls = [_result_by_deadline(ctx, future, url)
                 for future, url in zip(urls, probes["connectivity_urls"])]
         targets = [future.result() for future in targets]
+        caught = caught.result()
     finally:
         pool.shutdown(wait=False)
     portal = next((u for u in urls if u["outcome"] == "portal"), None)
@@ -158,6 +162,7 @@ def run(ctx) -> CheckResult:
         "name_resolution_failed": all(u["outcome"] == "dns_failure" for u in urls),
         "targets": targets,
         "any_target_reachable": any(t["reachable"] for t in targets),
+        "intercept": caught,
     }
     if facts["online"]:
         return CheckResult(Status.OK, facts)
@@ -168,5 +173,6 @@ def run(ctx) -> CheckResult:
 CHECK = CheckSpec(id="internet", summary="HTTP connectivity and reachability beyond the home",
                   run=run, timeout=4.0, privilege="optional",
                   provides=("urls", "online", "portal", "portal_location",
-                            "name_resolution_failed", "targets", "any_target_reachable"),
+                            "name_resolution_failed", "targets", "any_target_reachable",
+                            "intercept"),
                   name=N_("internet"), position=110, digest_slot=5)

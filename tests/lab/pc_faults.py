@@ -179,6 +179,26 @@ def network_intercepts_dns(lab):
         }}""")
 
 
+INTERCEPT_PORT = 8088
+
+
+def network_intercepts_tcp(lab):
+    """A gateway that takes every TCP connection itself (a hotel's or a company's, a filtering
+    box): the router redirects all TCP from the LAN, whatever its address and port, to its own
+    web page, a login or notice page (the lab's portal: 302 to the notice). DNS and ping work."""
+    lab._spawn("rt", "rt-intercept", [sys.executable, str(netlab.HTTPD_SCRIPT), "--bind",
+                                      netlab.ROUTER_LAN_ADDR, "--port", str(INTERCEPT_PORT),
+                                      "--mode", "portal"])
+    lab._wait_tcp("rt-intercept", netlab.ROUTER_LAN_ADDR, INTERCEPT_PORT)
+    lab.nft("rt", f"""
+        table ip lab_rt_tcp_intercept {{
+            chain prerouting {{
+                type nat hook prerouting priority dstnat;
+                iifname "{netlab.ROUTER_LAN_IF}" ip daddr != {netlab.ROUTER_LAN_ADDR} meta l4proto tcp redirect to :{INTERCEPT_PORT}
+            }}
+        }}""")
+
+
 OFF_SUBNET_GATEWAY = "192.168.78.1"
 
 

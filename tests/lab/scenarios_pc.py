@@ -27,7 +27,9 @@ applications really use.
   S22, the operator's DNS and a ticket: H72, the router. The operator's resolver dead behind the
   router's live DNS proxy stays S22 (scenario operator-dns-dead in scenarios.py).
 - an intercepting network: the router takes every DNS query (DNAT of port 53) and answers NXDOMAIN
-  for every name; today X22 "no single cause" with "restart": X72, said in words.
+  for every name; today X22 "no single cause" with "restart": X72, said in words. Or it takes
+  every TCP connection itself (nft redirect of all TCP from the LAN to a page on the router);
+  today A22, the operator's arrears notice: X73, the network intercepts.
 
 Each also unprivileged: none of this needs root to see. The faults: pc_faults.py.
 """
@@ -36,9 +38,9 @@ from __future__ import annotations
 from .pc_faults import (HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, HOSTS_TO_OTHER_SERVER,
                         firewall_blocks_all, firewall_blocks_beyond_home,
                         gateway_outside_subnet, gateway_where_no_router_is, local_resolver_blocks,
-                        network_intercepts_dns, nsswitch_files_only, pc_address_from_dhcp,
-                        router_dns_off, router_dns_silent, static_wrong_subnet, vpn_policy_rule,
-                        vpn_split_routes)
+                        network_intercepts_dns, network_intercepts_tcp, nsswitch_files_only,
+                        pc_address_from_dhcp, router_dns_off, router_dns_silent,
+                        static_wrong_subnet, vpn_policy_rule, vpn_split_routes)
 from .scenarios import Scenario
 
 SCENARIOS = (
@@ -84,4 +86,7 @@ SCENARIOS = (
     Scenario("network-intercepts-dns", "unknown", "X72", 5, breaks=((network_intercepts_dns,),)),
     Scenario("network-intercepts-dns-unprivileged", "unknown", "X72", 5, unprivileged=True,
              breaks=((network_intercepts_dns,),)),
+    Scenario("network-intercepts-tcp", "unknown", "X73", 5, breaks=((network_intercepts_tcp,),)),
+    Scenario("network-intercepts-tcp-unprivileged", "unknown", "X73", 5, unprivileged=True,
+             breaks=((network_intercepts_tcp,),)),
 )

@@ -143,3 +143,17 @@ def test_a_router_deaf_to_everything_answers_no_arp(lab):
     assert arp["sent"] >= 10 and arp["received"] == 0
     assert quality["facts"]["gateway"]["received"] == 0
     assert report["verdict"]["code"] == "H25"
+
+
+# ------------------------------------------------------------------ class 7: every TCP connection taken
+@pytest.mark.parametrize("unprivileged", [False, True], ids=["root", "unprivileged"])
+def test_connections_to_nowhere_are_accepted_only_where_the_network_intercepts(lab, unprivileged):
+    internet, report = facts(lab, "internet", unprivileged)
+    assert internet["facts"]["intercept"]["accepted"] == 0          # an ordinary network
+    assert internet["facts"]["intercept"]["probed"] == 3
+    from .pc_faults import network_intercepts_tcp
+    network_intercepts_tcp(lab)
+    internet, report = facts(lab, "internet", unprivileged)
+    caught = internet["facts"]["intercept"]
+    assert caught["accepted"] >= 2 and caught["slowest_accept_ms"] < 300
+    assert report["verdict"]["code"] == "X73" and report["verdict"]["ticket"] is False

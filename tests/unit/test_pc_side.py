@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from diagnose.checks import lookup
 from diagnose.net import hostsfile
 
@@ -203,3 +205,30 @@ def test_arp_state_of_the_gateway():
              "10.0.0.1         0x1         0x0         00:00:00:00:00:00     *        eth0\n")
     assert [ip_settings.arp_state(table, a) for a in ("192.168.1.1", "10.0.0.1", "10.0.0.2")] == [
         "resolved", "incomplete", "absent"]
+
+
+# ------------------------------------------------------------------ class 7: TCP interception
+from diagnose.net import intercept  # noqa: E402
+
+
+@pytest.mark.parametrize("outcomes, accepted, probed", [
+    (("timeout", "timeout", "unreachable"), 0, 3),     # an ordinary network
+    (("open", "open", "open"), 3, 3),                  # everything is taken
+    (("open", "timeout", "open"), 2, 3),               # one SYN lost on the way
+    (("error", "error", "error"), 0, 0),               # nothing could be tried: not observed
+])
+def test_intercept_counts_what_was_accepted(monkeypatch, outcomes, accepted, probed):
+    answers = dict(zip(intercept.PROBES, outcomes))
+    monkeypatch.setattr(intercept.reach, "tcp_connect", lambda address, port, wait: {
+        "port": port, "outcome": answers[(address, port)], "ms": 0.5})
+    facts = intercept.probe()
+    assert (facts["accepted"], facts["probed"]) == (accepted, probed)
+    assert facts["slowest_accept_ms"] == (0.5 if accepted else None)
+    assert [p["address"] for p in facts["probes"]] == [a for a, _ in intercept.PROBES]
+
+
+def test_intercept_probes_only_documentation_addresses_on_distinct_ports():
+    import ipaddress
+    documentation = ipaddress.ip_network("192.0.2.0/24")
+    assert all(ipaddress.ip_address(a) in documentation for a, _ in intercept.PROBES)
+    assert len({port for _, port in intercept.PROBES}) == len(intercept.PROBES)
