@@ -139,10 +139,9 @@ def run(ctx) -> CheckResult:
     probes = ctx.profile["probes"]
     resolvers = ctx.system.configured_dns()["servers"][:3]
     # Not `with`: its exit would wait for a fetch that still hangs (a trickling server).
-    pool = ThreadPoolExecutor(
-        max_workers=len(probes["connectivity_urls"]) + len(probes["ping_targets"]) + 1)
+    pool = ThreadPoolExecutor(max_workers=len(probes["connectivity_urls"]) + len(probes["ping_targets"]))
+    pending = intercept.start()   # read once the fetches are done: it costs no time of its own
     try:
-        caught = pool.submit(intercept.probe, ctx.budget(intercept.ACCEPT_WAIT_S))
         urls = [pool.submit(fetch, ctx, url, resolvers) for url in probes["connectivity_urls"]]
         targets = [pool.submit(reach.host_answers, target, TARGET_PORTS, privileged=ctx.privileged,
                                run=ctx.run, timeout=ctx.budget(reach.ECHO_WAIT_S))
@@ -150,9 +149,9 @@ def run(ctx) -> CheckResult:
         urls = [_result_by_deadline(ctx, future, url)
                 for future, url in zip(urls, probes["connectivity_urls"])]
         targets = [future.result() for future in targets]
-        caught = caught.result()
     finally:
         pool.shutdown(wait=False)
+        caught = pending.finish()
     portal = next((u for u in urls if u["outcome"] == "portal"), None)
     facts = {
         "urls": urls,

@@ -1,6 +1,7 @@
 """The PC-side checks' logic without a network: hosts file, nsswitch, system lookups."""
 from __future__ import annotations
 
+import errno
 import socket
 
 import pytest
@@ -211,20 +212,49 @@ def test_arp_state_of_the_gateway():
 from diagnose.net import intercept  # noqa: E402
 
 
-@pytest.mark.parametrize("outcomes, accepted, probed", [
-    (("timeout", "timeout", "unreachable"), 0, 3),     # an ordinary network
-    (("open", "open", "open"), 3, 3),                  # everything is taken
-    (("open", "timeout", "open"), 2, 3),               # one SYN lost on the way
-    (("error", "error", "error"), 0, 0),               # nothing could be tried: not observed
-])
-def test_intercept_counts_what_was_accepted(monkeypatch, outcomes, accepted, probed):
-    answers = dict(zip(intercept.PROBES, outcomes))
-    monkeypatch.setattr(intercept.reach, "tcp_connect", lambda address, port, wait: {
-        "port": port, "outcome": answers[(address, port)], "ms": 0.5})
-    facts = intercept.probe()
-    assert (facts["accepted"], facts["probed"]) == (accepted, probed)
-    assert facts["slowest_accept_ms"] == (0.5 if accepted else None)
-    assert [p["address"] for p in facts["probes"]] == [a for a, _ in intercept.PROBES]
+@pytest.fixture
+def listener():
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield server.getsockname()[1]
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_intercept_reads_accepts_and_refusals_on_loopback(listener):
+    """Stand-ins for the documentation addresses: one accepting, two refusing."""
+    pending = intercept.Pending((("127.0.0.1", listener), ("127.0.0.1", closed_port()),
+                                 ("127.0.0.1", closed_port())))
+    facts = pending.finish()
+    assert [p["outcome"] for p in facts["probes"]] == ["open", "refused", "refused"]
+    assert (facts["accepted"], facts["probed"]) == (1, 3)
+    assert facts["slowest_accept_ms"] is not None and facts["waited_ms"] >= 0
+
+
+def test_intercept_everything_accepted_is_counted(listener):
+    facts = intercept.Pending((("127.0.0.1", listener),) * 3).finish()
+    assert facts["accepted"] == 3 and facts["probed"] == 3
+
+
+def test_a_connect_still_pending_is_not_accepted_and_its_socket_closed(monkeypatch, listener):
+    pending = intercept.Pending((("127.0.0.1", listener),))
+    sockets = [e["sock"] for e in pending.entries if e["sock"] is not None]
+    monkeypatch.setattr(intercept.select, "select", lambda r, w, x, t: ([], [], []))
+    facts = pending.finish(until=0.0)
+    if sockets:   # loopback may accept at once, before finish is called
+        assert facts["probes"][0]["outcome"] == "timeout" and facts["accepted"] == 0
+        assert all(sock.fileno() == -1 for sock in sockets)
+
+
+@pytest.mark.parametrize("code, outcome", [(0, "open"), (errno.ECONNREFUSED, "refused"),
+                                           (errno.ENETUNREACH, "unreachable"),
+                                           (errno.EHOSTUNREACH, "unreachable"),
+                                           (errno.ETIMEDOUT, "timeout"), (errno.EPERM, "error")])
+def test_intercept_outcomes(code, outcome):
+    assert intercept._outcome(code) == outcome
 
 
 def test_intercept_probes_only_documentation_addresses_on_distinct_ports():
