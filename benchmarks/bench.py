@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -54,6 +55,7 @@ REFERENCE_SCRIPT = (
     "curl -s -o /dev/null -m 2 http://connect.lab.test/generate_204 & "
     "wait")
 TIME_BIN = "/usr/bin/time"
+REFERENCE_TOOLS = ("ping", "dig", "curl", TIME_BIN)
 RSS_MARK = "bench-max-rss-kib="
 IMPORTTIME_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)", re.M)
 PACKET_SCENARIO = "pppoe-no-pado"  # PPPoE discovery runs there: scapy must be imported
@@ -344,6 +346,11 @@ def main():
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench.py: run as root (the fault lab needs network namespaces)")
+    # A missing tool would make the reference script fail at once and look fast.
+    missing = [tool for tool in REFERENCE_TOOLS if shutil.which(tool) is None]
+    if missing:
+        sys.exit(f"bench.py: the reference script needs {', '.join(missing)} "
+                 "(Debian: bind9-dnsutils for dig, curl, iputils-ping, time)")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the labs on kill too
     results = measure(max(1, args.runs))
     for title, headers, rows in tables(results):
