@@ -30,7 +30,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.sections import provenance, write_section  # noqa: E402
+from benchmarks.sections import machine, provenance, write_section  # noqa: E402
 from tests.lab.netlab import Lab  # noqa: E402
 from tests.lab.scenarios import SCENARIOS  # noqa: E402
 
@@ -203,7 +203,8 @@ def startup(runs):
 
 
 def measure(runs):
-    results = {"runs": runs, "when": datetime.datetime.now(datetime.timezone.utc)}
+    results = {"runs": runs, "when": datetime.datetime.now(datetime.timezone.utc),
+               "machine": machine()}
     results["startup"] = startup(STARTUP_RUNS)
     with fresh_lab() as lab:
         results["healthy"] = against_reference(lab, runs)
@@ -313,7 +314,8 @@ def document(results):
     parts = [
         "## The fault lab (`benchmarks/bench.py`)",
         "",
-        provenance(REPRODUCE, results["when"]) + f"\n\n{results['runs']} runs per figure.",
+        provenance(REPRODUCE, results["when"], results["machine"])
+        + f"\n\n{results['runs']} runs per figure.",
         "",
         "How it measures:",
         "",

@@ -93,9 +93,13 @@ def machine() -> str:
             f"Linux {platform.release()}, Python {platform.python_version()}, commit {commit}")
 
 
-def provenance(command: str, when: datetime.datetime | None = None) -> str:
-    """The sentence a section starts with: when, on what, at which load, and how to reproduce it."""
+def provenance(command: str, when: datetime.datetime | None = None,
+               measured_on: str | None = None) -> str:
+    """The sentence a section starts with: when, on what, at which load, and how to reproduce it.
+    A long benchmark passes `when` and `measured_on` (machine()) taken as it starts, so a commit
+    made meanwhile is not named."""
     when = when or datetime.datetime.now(datetime.timezone.utc)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"Measured {when:%Y-%m-%d %H:%M} UTC on {machine()}; load average {load:.1f} when "
-            f"written. Reproduce it from the repository root with:\n\n```sh\n{command}\n```")
+    return (f"Measured {when:%Y-%m-%d %H:%M} UTC on {measured_on or machine()}; load average "
+            f"{load:.1f} when written. Reproduce it from the repository root with:\n\n"
+            f"```sh\n{command}\n```")
