@@ -204,7 +204,7 @@ def startup(runs):
 
 def measure(runs):
     results = {"runs": runs, "when": datetime.datetime.now(datetime.timezone.utc),
-               "machine": machine()}
+               "machine": machine(), "load_start": os.getloadavg()[0]}
     results["startup"] = startup(STARTUP_RUNS)
     with fresh_lab() as lab:
         results["healthy"] = against_reference(lab, runs)
@@ -315,7 +315,10 @@ def document(results):
         "## The fault lab (`benchmarks/bench.py`)",
         "",
         provenance(REPRODUCE, results["when"], results["machine"])
-        + f"\n\n{results['runs']} runs per figure.",
+        + f"\n\n{results['runs']} runs per figure; load average {results['load_start']:.1f} as it "
+        "started. diagnose starts Python and imports its checks (CPU), the reference mostly waits "
+        "on the network: on a loaded machine compare the two within one run, and measure the "
+        "goals again on a quiet one.",
         "",
         "How it measures:",
         "",
