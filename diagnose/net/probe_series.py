@@ -19,6 +19,9 @@ For a host given `backup_ports` (the gateway: some routers drop ping by design),
 started as well when no echo has come back `Plan.fallback_after` seconds into the ICMP series;
 the result is then the TCP series, marked `icmp_answered: false`.
 
+`echo()` is the same loop for a few echoes to one host, all at once (net/reach's ICMP check of
+the gateway and the internet targets).
+
 Never raises: socket errors are observations (an error counts as a lost probe).
 """
 from __future__ import annotations
