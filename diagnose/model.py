@@ -81,6 +81,9 @@ class Verdict:
     advice: list[str]
     confidence: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    # Facts the verdict's rule rests on that were not observed (CHECK.PATH): its confidence is
+    # lower for them, and the report names them.
+    not_observed: list[str] = field(default_factory=list)
 
     @property
     def ticket(self) -> bool:

@@ -40,7 +40,8 @@ def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
         "findings": [dataclasses.asdict(finding) for finding in findings],
         "verdict": {"side": verdict.side, "code": verdict.code, "rule": verdict.rule,
                     "title": verdict.title, "advice": verdict.advice, "ticket": verdict.ticket,
-                    "confidence": verdict.confidence, "evidence": verdict.evidence},
+                    "confidence": verdict.confidence, "evidence": verdict.evidence,
+                    "not_observed": verdict.not_observed},
     }
     report["digest"] = digest.encode(report)
     return report

@@ -1,7 +1,9 @@
 """The rule condition language: structured YAML, evaluated in three values (True, False, None).
 
 None means "not observed" (the check was skipped, failed or timed out, or the fact is absent):
-a comparison with an unobserved fact is None, and a rule fires only on True.
+a comparison with an unobserved fact is None, and a rule fires only on True. `exists` is the one
+question about absence itself: `unobserved_basis` names the unobserved facts a value rests on, so
+a verdict that assumes "not there" where it could only say "not seen" says so (engine/judge.py).
 
     all: [COND, ...]          any: [COND, ...]          not: COND          always: true
     fact: CHECK.PATH   with one of   is: VALUE | in: [VALUES] | lt|le|gt|ge: NUMBER | exists: BOOL
@@ -161,3 +163,35 @@ def evaluate(node: Node, results: Mapping[str, CheckResult], seen: dict[str, Any
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
     return _COMPARE[node.op](value, node.value)
+
+
+def unobserved_basis(node: Node, results: Mapping[str, CheckResult]) -> set[str]:
+    """The facts that were not observed and whose absence the node's value rests on.
+
+    Only `exists` asks about absence: `{fact: X, exists: false}` is true, and `exists: true`
+    false, when X was never read (its check skipped, failed or timed out, or X absent or null),
+    which may mean "not there" or only "not seen". A value decided some other way as well (another
+    child of an `any` that is true on observed facts) rests on nothing unobserved."""
+    value, basis = _basis(node, results)
+    return set(basis) if value is not None else set()
+
+
+def _basis(node: Node, results) -> tuple[bool | None, frozenset]:
+    if node.op in ("all", "any"):
+        parts = [_basis(child, results) for child in node.args]
+        values = [value for value, _ in parts]
+        decisive = node.op == "any"
+        if decisive in values:   # one deciding child is enough: the one resting on least
+            return decisive, min((b for v, b in parts if v is decisive), key=len)
+        if None in values:
+            return None, frozenset()
+        return not decisive, frozenset().union(*(b for _, b in parts))
+    if node.op == "not":
+        value, basis = _basis(node.args[0], results)
+        return (None if value is None else not value), basis
+    value = evaluate(node, results, {})
+    if node.op == "exists":
+        found = lookup(results, node.fact)
+        if found is MISSING or found is None:
+            return value, frozenset({node.fact})
+    return value, frozenset()

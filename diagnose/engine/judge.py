@@ -7,7 +7,7 @@ from .. import sides
 from ..i18n import t
 from ..model import CheckResult, Finding, Verdict
 from . import derive
-from .conditions import MISSING, evaluate, lookup
+from .conditions import MISSING, evaluate, lookup, unobserved_basis
 from .pack import PLACEHOLDER, Rule
 
 FALLBACK_RULE, FALLBACK_CODE = "no-conclusion", "X99"
@@ -67,13 +67,18 @@ def _verdict(chosen, faults, results, privileged: bool, lang: str, isp) -> Verdi
         verdict = Verdict(side=rule.side, code=rule.code, rule=rule.id,
                           title=fill(rule.title[lang], results),
                           advice=[fill(line, results) for line in rule.advice[lang]],
-                          confidence=rule.confidence, evidence=evidence)
+                          confidence=rule.confidence, evidence=evidence,
+                          not_observed=sorted(unobserved_basis(rule.when, results)))
     root_layer = min((r.layer for r, _ in faults), default=None)
     rivals = {r.side for r, _ in faults if r.layer == root_layer}
     if len(rivals) > 1:
         verdict.confidence = _LOWER[verdict.confidence]
-    if not privileged and verdict.side != "none":
+    # Not everything was observed: the verdict rests on a fact that could not be read, or the run
+    # lacked the rights to read some. One step lower either way: the same doubt, said once.
+    unprivileged = not privileged and verdict.side != "none"
+    if verdict.not_observed or unprivileged:
         verdict.confidence = _LOWER[verdict.confidence]
+    if unprivileged:
         verdict.advice.append(t(lang, "Run diagnose again as administrator (sudo) for a sharper answer."))
     call = sides.BY_NAME[verdict.side].call_operator
     if call:

@@ -59,6 +59,9 @@ def render(report: dict[str, Any], *, colour: bool = False, detail: str = "norma
                    meaning=t(lang, CONFIDENCE_MEANINGS[verdict["confidence"]]))
     ticket = " " + t(lang, "A ticket for the operator is warranted.") if verdict["ticket"] else ""
     lines += wrap(confidence + ticket, columns)
+    if verdict.get("not_observed"):
+        lines += wrap(t(lang, "Not observed, so assumed absent: {facts}.",
+                        facts=", ".join(verdict["not_observed"])), columns)
     lines.append("")
     lines.append(t(lang, "Checks:"))
     checks = _checks(report, lang, colour, columns, verbose=detail == "verbose")

@@ -1,6 +1,7 @@
 """The condition language (three-valued) and root-cause selection."""
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import given, strategies as st
 
 from diagnose.checks import BY_ID
 from diagnose.engine import judge, pack
-from diagnose.engine.conditions import ConditionError, evaluate, parse
+from diagnose.engine.conditions import ConditionError, evaluate, parse, unobserved_basis
 
 from .facts import results
 
@@ -126,3 +127,54 @@ def test_chinese_verdict_is_chinese():
     assert verdict.side == "account" and "重定向" in verdict.title
     assert any("http://p/notice" in line for line in verdict.advice)
     assert any("Lab Telecom" in line and "A22" in line for line in verdict.advice)
+
+
+# ------------------------------------------------------------------ not observed lowers confidence
+DEAD_ROUTER = {"gateway": {"reachable": False, "answers_ping": False, "answers_tcp": False},
+               "internet": {"online": False, "any_target_reachable": False},
+               "line_quality": {"gateway": {"sent": 36, "received": 0, "loss_pct": 100.0},
+                                "gateway_arp": {"sent": 30, "received": 30, "loss_pct": 0.0}}}
+
+
+def test_a_verdict_resting_only_on_observed_facts_keeps_its_confidence():
+    _, verdict = verdict_for(DEAD_ROUTER)
+    assert verdict.rule == "gateway-unreachable"
+    assert verdict.not_observed == [] and verdict.confidence == "high"
+
+
+def test_a_verdict_that_assumes_a_fact_absent_because_it_was_not_seen_says_so():
+    """line_quality timed out: H25 still stands (nothing answered), but it assumed what the
+    series would have shown; the verdict names it and is one step less sure."""
+    _, verdict = verdict_for(DEAD_ROUTER, {"line_quality": "timeout"})
+    assert verdict.rule == "gateway-unreachable" and verdict.confidence == "medium"
+    assert verdict.not_observed == ["line_quality.gateway.received",
+                                    "line_quality.gateway_arp.loss_pct"]
+
+
+def test_an_unreadable_fact_counts_as_not_observed():
+    """As without the rights to send ARP: null is not 'none lost'."""
+    changes = copy.deepcopy(DEAD_ROUTER)
+    changes["line_quality"]["gateway_arp"] = None
+    _, verdict = verdict_for(changes)
+    assert verdict.not_observed == ["line_quality.gateway_arp.loss_pct"]
+    assert verdict.confidence == "medium"
+
+
+def test_unprivileged_and_unobserved_lower_confidence_once():
+    _, verdict = verdict_for(DEAD_ROUTER, {"line_quality": "timeout"}, privileged=False)
+    assert verdict.confidence == "medium"
+
+
+@pytest.mark.parametrize("cond, basis", [
+    ({"fact": "internet.portal_location", "exists": False}, {"internet.portal_location"}),
+    ({"not": {"fact": "internet.portal_location", "exists": True}}, {"internet.portal_location"}),
+    # decided as well by an observed fact: rests on nothing unobserved
+    ({"any": [{"fact": "internet.portal_location", "exists": False},
+              {"fact": "route.has_default", "is": True}]}, set()),
+    ({"all": [{"fact": "internet.portal_location", "exists": False},
+              {"fact": "route.has_default", "is": True}]}, {"internet.portal_location"}),
+    ({"fact": "route.gateway", "exists": True}, set()),                     # observed
+    ({"fact": "gateway.reachable", "is": True}, set()),                     # not about absence
+])
+def test_unobserved_basis(cond, basis):
+    assert unobserved_basis(parse(cond, KNOWN), results()) == basis

@@ -14,6 +14,7 @@ import pytest
 
 from diagnose import digest, exit_codes, sides
 from diagnose.engine import judge, pack
+from diagnose.engine.conditions import Node
 from diagnose.i18n import catalog
 from diagnose.model import SIDES, TICKET_SIDES, Verdict
 from diagnose.render import phone, tickets
@@ -56,7 +57,8 @@ def test_every_side_is_handled_everywhere(side):
     assert verdict.ticket == side.ticket
     judged = judge._verdict((type("R", (), {"side": side.name, "code": f"{side.letter}23",
                                              "id": "r", "title": {"en": "t"},
-                                             "advice": {"en": []}, "confidence": "high"})(), {}),
+                                             "advice": {"en": []}, "confidence": "high",
+                                             "when": Node("always")})(), {}),
                             [], {}, True, "en", {"name": "ACME"})
     assert any("ACME" in line for line in judged.advice) == bool(side.call_operator)
 
