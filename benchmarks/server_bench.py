@@ -17,6 +17,7 @@ the load average is recorded with the figures.
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime
 import http.client
 import io
@@ -130,7 +131,8 @@ def _pct(sorted_seconds: list[float], percent: float) -> float:
 
 def fill(db_url: str, total: int, seed: int) -> float:
     """Write reports straight into the tables until there are `total`, over the last 365 days."""
-    from sqlalchemy import func, insert, select, text
+    from sqlalchemy import insert, text
+    from sqlalchemy.dialects import postgresql, sqlite
 
     from diagnose import digest as digests
     from diagnose.server import db, outages as outage_rules, store
@@ -149,6 +151,7 @@ def fill(db_url: str, total: int, seed: int) -> float:
                    for _ in range(200_000)]
     batch = 20_000
     events: dict[str, list] = {}
+    days: collections.Counter = collections.Counter()
     left = total - have
     while left > 0:
         rows, located = [], []
@@ -165,6 +168,7 @@ def fill(db_url: str, total: int, seed: int) -> float:
                          "installation": who.split(":", 1)[1], "side": side, "code": code,
                          "digest": digest, "ticket": None, "body": body,
                          "body_sha256": "0" * 64})
+            days[(at.date(), side, code)] += 1
             if side in ("line", "isp", "none"):
                 locator = f"ac:{rng.choice(ACS)}"
                 located.append({"report_id": report_id, "locator": locator, "observed_at": at,
@@ -180,6 +184,13 @@ def fill(db_url: str, total: int, seed: int) -> float:
     for locator, stream in events.items():
         found += outage_rules.episodes(locator, stream, rule)
     with engine.begin() as connection:
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        counting = dialect.insert(db.report_days)
+        connection.execute(counting.on_conflict_do_update(
+            index_elements=["day", "side", "code", "shard"],
+            set_={"reports": db.report_days.c.reports + counting.excluded.reports}), [
+            {"day": day, "side": side, "code": code, "shard": 0, "reports": n}
+            for (day, side, code), n in days.items()])
         if found:
             connection.execute(insert(db.outages), [
                 {"locator": o.locator, "opened_at": o.opened_at, "closed_at": o.closed_at,

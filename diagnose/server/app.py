@@ -1,7 +1,8 @@
 """The HTTP application: intake API (v1), health, metrics, and the pages (see docs/server.md).
 
-Handlers read and check what arrives (``intake``), then store it (``store``) in a worker thread;
-a report is acknowledged (201/200) only after its transaction is committed.
+Handlers read and check what arrives (``intake``) in a worker thread, then hand it to the
+process's writer (``writer``: group commit); a report is acknowledged (201/200) only after the
+transaction that stored it is committed.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from . import auth, intake, store
 from .config import Settings, from_env
 from .db import make_engine
 from .intake import IntakeError
+from .writer import Writer
 
 DB_ENV = "DIAGNOSE_SERVER_DB"   # how the command line hands its --db to worker processes
 
@@ -46,6 +48,7 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
     engine = engine if engine is not None else make_engine(settings.db_url)
     tokens = auth.Tokens(settings.write_tokens, settings.read_tokens)
     metrics = Metrics(engine, settings)
+    writer = Writer(engine, settings.outage)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -53,6 +56,7 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         yield
         if task is not None:
             task.cancel()
+        await run_in_threadpool(writer.stop)
     app = FastAPI(title="diagnose-server", version=__version__, openapi_url=None, docs_url=None,
                   redoc_url=None, lifespan=lifespan,
                   description="Receives the reports of `diagnose submit` and digests read out on "
@@ -129,12 +133,13 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
                             headers={"Location": f"/v1/reports/{document['id']}"})
 
     async def take(kind: str, request: Request, roles: tuple[str, ...], check) -> JSONResponse:
-        """Authorize, read the body, check and store it in a worker thread; count the outcome."""
+        """Authorize, read the body, check it in a worker thread, store it; count the outcome."""
         started = time.perf_counter()
         try:
             require(request, *roles)
             body = await body_of(request)
-            document, outcome = await run_in_threadpool(check, body)
+            document, row = await run_in_threadpool(check, body)
+            outcome = await asyncio.wrap_future(writer.submit(row))
             answer = stored_answer(kind, document, outcome)
         except IntakeError as exc:
             metrics.intake.labels(kind, exc.code).inc()
@@ -144,22 +149,23 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
 
     @app.post("/v1/reports", status_code=201, summary="Store a report (what `diagnose submit` posts)")
     async def post_report(request: Request):
-        def check_and_store(body: bytes) -> tuple[dict, str]:
+        def check(body: bytes) -> tuple[dict, dict]:
             report = intake.check_report(intake.parse_json(body, settings.max_depth))
             key = request.headers.get("idempotency-key")
             if key is not None and key.strip() != report["id"]:
                 raise IntakeError(400, "idempotency_key_mismatch",
                                   "Idempotency-Key is not the report's id")
-            return report, store.ingest(engine, report, settings.outage)
-        return await take("report", request, (auth.WRITE,), check_and_store)
+            return report, store.prepare(report)
+        return await take("report", request, (auth.WRITE,), check)
 
     @app.post("/v1/digests", status_code=201,
               summary="Store a phone report: the digest a subscriber read out, with the ticket number")
     async def post_digest(request: Request):
-        def check_and_store(body: bytes) -> tuple[dict, str]:
-            record = intake.phone_report(intake.parse_json(body, settings.max_depth), store.now())
-            return record, store.ingest(engine, record, settings.outage)
-        return await take("phone", request, (auth.WRITE, auth.READ), check_and_store)
+        def check(body: bytes) -> tuple[dict, dict]:
+            received = store.now()
+            record = intake.phone_report(intake.parse_json(body, settings.max_depth), received)
+            return record, store.prepare(record, received)
+        return await take("phone", request, (auth.WRITE, auth.READ), check)
 
     @app.get("/v1/reports/{report_id}", summary="One stored report, with what the server derived")
     async def get_report(request: Request, report_id: str):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import (Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String,
-                        Table, Text, create_engine, event, text)
+from sqlalchemy import (Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, SmallInteger,
+                        String, Table, Text, create_engine, event, text)
 from sqlalchemy.engine import Engine, make_url
 
 metadata = MetaData()
@@ -62,6 +62,18 @@ outages = Table(
 )
 Index("ix_outages_locator_opened_at", outages.c.locator, outages.c.opened_at)
 Index("ix_outages_closed_at", outages.c.closed_at)
+
+# The measure's figures: reports per day, side and code, added to in the transaction that stores
+# each report (store.ingest_many) and taken off by prune. Each writer adds to its own shard's row,
+# so concurrent writers do not queue for one row; the measure sums the shards.
+report_days = Table(
+    "report_days", metadata,
+    Column("day", Date, primary_key=True),
+    Column("side", String(8), primary_key=True),
+    Column("code", String(3), primary_key=True),
+    Column("shard", SmallInteger, primary_key=True, autoincrement=False),
+    Column("reports", Integer, nullable=False),
+)
 
 server_keys = Table(
     "server_keys", metadata,

@@ -10,15 +10,16 @@ import json
 import secrets
 import threading
 import zlib
+from collections import Counter
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from . import intake, outages as outage_rules
 from .config import OutageRule
-from .db import is_sqlite, outages, report_locators, reports, server_keys
+from .db import is_sqlite, outages, report_days, report_locators, reports, server_keys
 
 CREATED, EXISTS, CONFLICT = "created", "exists", "conflict"
 OUTAGE_SIDES = outage_rules.FAULT_SIDES + outage_rules.HEALTHY_SIDES
@@ -49,13 +50,12 @@ def _write(engine: Engine) -> Iterator[Connection]:
         yield connection.execution_options(sqlite_begin="IMMEDIATE")
 
 
-def ingest(engine: Engine, document: dict[str, Any], rule: OutageRule,
-           received: datetime.datetime | None = None) -> str:
-    """Store a checked report or phone record; CREATED, EXISTS (same id, same content) or CONFLICT."""
+def prepare(document: dict[str, Any], received: datetime.datetime | None = None) -> dict[str, Any]:
+    """The reports row of a checked report or phone record, with its locators (``found``): all
+    that storing it needs, worked out before the write transaction."""
     received = received or now()
     phone = document.get("kind") == "phone"
     body = encode(document)
-    digest_of_body = hashlib.sha256(body.encode()).hexdigest()
     if phone:
         observed = received
         subscriber = f"ticket:{document['ticket']}"
@@ -65,61 +65,128 @@ def ingest(engine: Engine, document: dict[str, Any], rule: OutageRule,
         subscriber = (f"installation:{document['installation']}" if document.get("installation")
                       else f"report:{document['id']}")
         side, code = document["verdict"]["side"], document["verdict"]["code"]
-    row = {"id": document["id"], "source": "phone" if phone else "submit", "received_at": received,
-           "observed_at": observed, "day": observed.date(), "subscriber": subscriber,
-           "installation": None if phone else document.get("installation"), "side": side,
-           "code": code, "digest": document["digest"], "ticket": document.get("ticket") if phone else None,
-           "body": body, "body_sha256": digest_of_body}
-    found = sorted(intake.locators_of(document))
+    return {"id": document["id"], "source": "phone" if phone else "submit", "received_at": received,
+            "observed_at": observed, "day": observed.date(), "subscriber": subscriber,
+            "installation": None if phone else document.get("installation"), "side": side,
+            "code": code, "digest": document["digest"],
+            "ticket": document.get("ticket") if phone else None, "body": body,
+            "body_sha256": hashlib.sha256(body.encode()).hexdigest(),
+            "found": sorted(intake.locators_of(document))}
+
+
+def ingest(engine: Engine, document: dict[str, Any], rule: OutageRule,
+           received: datetime.datetime | None = None) -> str:
+    """Store a checked report or phone record; CREATED, EXISTS (same id, same content) or CONFLICT."""
+    return ingest_many(engine, [prepare(document, received)], rule)[0]
+
+
+def ingest_many(engine: Engine, rows: list[dict[str, Any]], rule: OutageRule,
+                shard: int = 0) -> list[str]:
+    """Store checked reports (as ``prepare`` returns them) in one transaction (one commit for all: group commit); the outcome
+    of each, in order. Their locators, the per-day counts and the outages they change are
+    written in the same transaction: all of it is committed, or nothing.
+
+    Locks are taken in one order by every writer (report ids, counts, locators; each sorted),
+    so concurrent transactions of several processes wait for each other but never deadlock.
+    ``shard`` spreads the per-day counts over rows, one per writer, so that two processes'
+    writers do not queue for the same row.
+    """
+    first: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        first.setdefault(row["id"], row)
+    fresh = sorted(first.values(), key=lambda row: row["id"])
     with _write(engine) as connection, connection.begin():
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        stored = connection.execute(dialect.insert(reports).values(row)
-                                    .on_conflict_do_nothing(index_elements=["id"])
-                                    .returning(reports.c.id)).first()
-        if stored is None:
-            kept = connection.execute(select(reports.c.body_sha256)
-                                      .where(reports.c.id == row["id"])).scalar_one()
-            return EXISTS if kept == digest_of_body else CONFLICT
-        if found:
-            connection.execute(insert(report_locators), [
-                {"report_id": row["id"], "locator": locator, "observed_at": observed,
-                 "subscriber": subscriber, "side": side} for locator in found])
-        if side in OUTAGE_SIDES:
-            for locator in found:
-                _recompute(connection, locator, observed, side, rule)
-    return CREATED
+        created = set(connection.execute(
+            dialect.insert(reports).on_conflict_do_nothing(index_elements=["id"])
+            .returning(reports.c.id),
+            [{column: row[column] for column in _REPORT_COLUMNS} for row in fresh]).scalars())
+        kept = {}
+        if len(created) < len(fresh):
+            kept = dict(connection.execute(
+                select(reports.c.id, reports.c.body_sha256)
+                .where(reports.c.id.in_([row["id"] for row in fresh if row["id"] not in created]))
+            ).all())
+        stored = [row for row in fresh if row["id"] in created]
+        located = [{"report_id": row["id"], "locator": locator, "observed_at": row["observed_at"],
+                    "subscriber": row["subscriber"], "side": row["side"]}
+                   for row in stored for locator in row["found"]]
+        if located:
+            connection.execute(insert(report_locators), located)
+        if stored:
+            _count(connection, dialect, stored, shard)
+        changes: dict[str, list[tuple[datetime.datetime, str]]] = {}
+        for row in stored:
+            if row["side"] in OUTAGE_SIDES:
+                for locator in row["found"]:
+                    changes.setdefault(locator, []).append((row["observed_at"], row["side"]))
+        _lock_locators(connection, changes)
+        for locator in sorted(changes):
+            _recompute(connection, locator, changes[locator], rule)
+    outcomes = []
+    for row in rows:
+        original = first[row["id"]]
+        if row is original and row["id"] in created:
+            outcomes.append(CREATED)
+            continue
+        known = original["body_sha256"] if original["id"] in created else kept[row["id"]]
+        outcomes.append(EXISTS if known == row["body_sha256"] else CONFLICT)
+    return outcomes
 
 
-def _recompute(connection: Connection, locator: str, at: datetime.datetime, side: str,
-               rule: OutageRule) -> None:
-    """Derive the locator's outages again from its reports after the last final outage.
+_REPORT_COLUMNS = tuple(column.name for column in reports.columns)
+SHARDS = 16   # rows per (day, side, code) in report_days at most: one per writer, modulo this
+
+
+def _count(connection: Connection, dialect, stored: list[dict[str, Any]], shard: int) -> None:
+    """Add the stored reports to the per-day counts the measure reads (report_days)."""
+    counts = Counter((row["day"], row["side"], row["code"]) for row in stored)
+    statement = dialect.insert(report_days)
+    statement = statement.on_conflict_do_update(
+        index_elements=["day", "side", "code", "shard"],
+        set_={"reports": report_days.c.reports + statement.excluded.reports})
+    connection.execute(statement, [
+        {"day": day, "side": side, "code": code, "shard": shard % SHARDS, "reports": n}
+        for (day, side, code), n in sorted(counts.items())])
+
+
+def _lock_locators(connection: Connection, locators: Iterable[str]) -> None:
+    """On PostgreSQL, one writer per locator at a time (advisory locks, in sorted order)."""
+    keys = sorted({zlib.crc32(locator.encode()) - 2**31 for locator in locators})
+    if keys and connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT count(pg_advisory_xact_lock(key)) FROM "
+                                "(SELECT unnest(CAST(:keys AS bigint[])) AS key ORDER BY 1) AS k"),
+                           {"keys": keys})
+
+
+def _recompute(connection: Connection, locator: str,
+               changes: list[tuple[datetime.datetime, str]], rule: OutageRule) -> None:
+    """Derive the locator's outages again from its reports after the last final outage, after
+    new reports (``changes``: when, side) of that locator were stored (its lock held).
 
     Outages closed more than ``rule.horizon`` ago are final and stay as stored; the others are
     replaced by what the reports since then say (so a report arriving late still counts).
     """
-    if connection.dialect.name == "postgresql":   # one writer per locator at a time
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                           {"key": zlib.crc32(locator.encode()) - 2**31})
     final_before = now() - rule.horizon
     mine = outages.c.locator == locator
     not_final = or_(outages.c.closed_at.is_(None), outages.c.closed_at >= final_before)
-    if side not in outage_rules.FAULT_SIDES:
-        # A report without a fault changes something only if an outage was open at its time.
+    if not any(side in outage_rules.FAULT_SIDES for _, side in changes):
+        # Reports without a fault change something only if an outage was open at their time.
         open_then = connection.execute(select(outages.c.id).where(
-            mine, outages.c.opened_at <= at,
-            or_(outages.c.closed_at.is_(None), outages.c.closed_at > at)).limit(1)).first()
+            mine, or_(*(and_(outages.c.opened_at <= at,
+                             or_(outages.c.closed_at.is_(None), outages.c.closed_at > at))
+                        for at in sorted({at for at, _ in changes})))).limit(1)).first()
         if open_then is None:
             return
-    settled = connection.execute(select(func.max(outages.c.closed_at))
-                                 .where(mine, outages.c.closed_at < final_before)).scalar()
-    earliest_open = connection.execute(select(func.min(outages.c.opened_at))
-                                       .where(mine, not_final)).scalar()
+    settled, earliest_open = connection.execute(select(
+        func.max(case((outages.c.closed_at < final_before, outages.c.closed_at))),
+        func.min(case((not_final, outages.c.opened_at)))).where(mine)).one()
     start = final_before - rule.window
     if earliest_open is not None:
         start = min(start, earliest_open)
     if settled is not None:
         start = max(start, settled)
-    if at < start or (settled is not None and at <= settled):
+    if all(at < start or (settled is not None and at <= settled) for at, _ in changes):
         return   # part of the settled past
     after = (report_locators.c.observed_at > settled if settled is not None and start == settled
              else report_locators.c.observed_at >= start)
@@ -129,7 +196,8 @@ def _recompute(connection: Connection, locator: str, at: datetime.datetime, side
                          report_locators.c.side)
                   .where(report_locators.c.locator == locator, after,
                          report_locators.c.side.in_(OUTAGE_SIDES)))]
-    connection.execute(delete(outages).where(mine, not_final))
+    if earliest_open is not None:   # else no outage of this locator is open or recent
+        connection.execute(delete(outages).where(mine, not_final))
     found = outage_rules.episodes(locator, events, rule)
     if found:
         connection.execute(insert(outages), [
@@ -217,12 +285,15 @@ def list_outages(engine: Engine, rule: OutageRule, *, open_only: bool = False,
 
 
 def counts_by_day(engine: Engine, since: datetime.date) -> list[tuple[datetime.date, str, str, int]]:
-    """(day, side, code, reports) since a day: what the measure is drawn from."""
-    query = (select(reports.c.day, reports.c.side, reports.c.code, func.count())
-             .where(reports.c.day >= since)
-             .group_by(reports.c.day, reports.c.side, reports.c.code))
+    """(day, side, code, reports) since a day: what the measure is drawn from (report_days, kept
+    by every write; a few thousand rows a year whatever the number of reports)."""
+    query = (select(report_days.c.day, report_days.c.side, report_days.c.code,
+                    func.sum(report_days.c.reports))
+             .where(report_days.c.day >= since)
+             .group_by(report_days.c.day, report_days.c.side, report_days.c.code))
     with engine.connect() as connection:
-        return [(_as_date(day), side, code, n) for day, side, code, n in connection.execute(query)]
+        return [(_as_date(day), side, code, int(n)) for day, side, code, n in connection.execute(query)
+                if n]
 
 
 def _as_date(value) -> datetime.date:
@@ -235,11 +306,24 @@ def count(engine: Engine) -> int:
 
 
 def prune(engine: Engine, older_than: datetime.datetime) -> int:
-    """Delete reports (and their locators) observed before a time; outages stay as they were."""
+    """Delete reports (and their locators) observed before a time, and their per-day counts;
+    outages stay as they were."""
+    last_day = older_than.date()   # the only day whose reports are partly deleted
     with _write(engine) as connection, connection.begin():
+        if connection.dialect.name == "postgresql":
+            # Writers add to report_days in the transaction of their report: waiting for the
+            # ones in flight, and making new ones wait, keeps the counts equal to the reports.
+            connection.execute(text("LOCK TABLE report_days IN SHARE ROW EXCLUSIVE MODE"))
         old = select(reports.c.id).where(reports.c.observed_at < older_than)
         connection.execute(delete(report_locators).where(report_locators.c.report_id.in_(old)))
-        return connection.execute(delete(reports).where(reports.c.observed_at < older_than)).rowcount
+        deleted = connection.execute(delete(reports).where(reports.c.observed_at < older_than)).rowcount
+        connection.execute(delete(report_days).where(report_days.c.day <= last_day))
+        connection.execute(insert(report_days).from_select(
+            ["day", "side", "code", "shard", "reports"],
+            select(reports.c.day, reports.c.side, reports.c.code, literal(0), func.count())
+            .where(reports.c.day == last_day)
+            .group_by(reports.c.day, reports.c.side, reports.c.code)))
+        return deleted
 
 
 def key(engine: Engine, name: str) -> str:
