@@ -15,8 +15,9 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, \
-    generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, \
+    generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +32,14 @@ from .writer import Writer
 DB_ENV = "DIAGNOSE_SERVER_DB"   # how the command line hands its --db to worker processes
 
 
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"   # set: the counters are shared by the processes
+
+
 class Metrics:
+    """The counters of /metrics. Under ``diagnose-server`` each process writes them to files in
+    METRICS_DIR_ENV (prometheus_client's multiprocess mode), so any process answers /metrics with
+    the sum of all; the open outages are read from the database at each scrape."""
+
     def __init__(self, engine, settings: Settings):
         self.registry = CollectorRegistry()
         self.intake = Counter("diagnose_reports_received", "Reports and digests received, by outcome",
@@ -39,9 +47,26 @@ class Metrics:
         self.latency = Histogram("diagnose_request_seconds", "Time to answer, by route",
                                  ["route"], registry=self.registry,
                                  buckets=(.005, .01, .025, .05, .1, .2, .3, .5, 1, 2.5, 5))
-        open_outages = Gauge("diagnose_open_outages", "Outages open now", registry=self.registry)
-        open_outages.set_function(
-            lambda: len(store.list_outages(engine, settings.outage, open_only=True)))
+        self.open_outages = _OpenOutages(engine, settings)
+        self.registry.register(self.open_outages)
+
+    def exposition(self) -> bytes:
+        shared = os.environ.get(METRICS_DIR_ENV)
+        if not shared:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=shared)
+        registry.register(self.open_outages)
+        return generate_latest(registry)
+
+
+class _OpenOutages:
+    def __init__(self, engine, settings: Settings):
+        self.engine, self.rule = engine, settings.outage
+
+    def collect(self):
+        yield GaugeMetricFamily("diagnose_open_outages", "Outages open now",
+                                value=len(store.list_outages(self.engine, self.rule, open_only=True)))
 
 
 def create_app(settings: Settings, engine=None) -> FastAPI:
@@ -220,10 +245,10 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
             return JSONResponse({"status": "database unavailable"}, status_code=503)
         return {"status": "ok"}
 
-    @app.get("/metrics", summary="Prometheus metrics of this process")
+    @app.get("/metrics", summary="Prometheus metrics of all the server's processes")
     async def prometheus(request: Request):
         require(request, auth.READ)
-        payload = await run_in_threadpool(generate_latest, metrics.registry)
+        payload = await run_in_threadpool(metrics.exposition)
         return Response(payload, media_type=CONTENT_TYPE_LATEST)
 
     from . import pages

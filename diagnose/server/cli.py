@@ -4,9 +4,12 @@ Exit status: 0 stopped normally, 2 usage, 78 bad setting or database (EX_CONFIG)
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import sys
+import tempfile
+from pathlib import Path
 
 import click
 
@@ -79,11 +82,32 @@ def main(ctx: click.Context, host: str, port: int, db: str | None, workers: int)
     engine.dispose()
     import uvicorn
 
-    from .app import DB_ENV
-    os.environ[DB_ENV] = settings.db_url
-    uvicorn.run("diagnose.server.app:from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level="info", timeout_keep_alive=5, server_header=False,
-                proxy_headers=False)
+    with _metrics_dir():   # before the app (and prometheus_client) is imported
+        from .app import DB_ENV
+        os.environ[DB_ENV] = settings.db_url
+        uvicorn.run("diagnose.server.app:from_environment", factory=True, host=host, port=port,
+                    workers=workers, log_level="info", timeout_keep_alive=5, server_header=False,
+                    proxy_headers=False)
+
+
+@contextlib.contextmanager
+def _metrics_dir():
+    """A folder where every server process writes its /metrics counters (prometheus_client's
+    multiprocess mode): the operator's PROMETHEUS_MULTIPROC_DIR, emptied of the last run's
+    counters, else a temporary one."""
+    name = "PROMETHEUS_MULTIPROC_DIR"
+    given = os.environ.get(name)
+    if given:
+        for old in Path(given).glob("*.db"):
+            old.unlink()
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="diagnose-server-metrics-") as folder:
+        os.environ[name] = folder
+        try:
+            yield
+        finally:
+            del os.environ[name]
 
 
 @main.command()

@@ -4,7 +4,13 @@ the migration that adds them."""
 from __future__ import annotations
 
 import datetime
+import json
+import re
+import threading
+import uuid
 
+import pytest
+import requests
 from sqlalchemy import func, insert, select
 
 from diagnose.server import db, store
@@ -12,6 +18,8 @@ from diagnose.server.config import OutageRule
 from diagnose.server.writer import Writer
 
 from . import reports
+from .conftest import READ_TOKEN, WRITE_TOKEN
+from .processes import Server
 
 RULE = OutageRule()
 
@@ -95,3 +103,43 @@ def test_the_migration_counts_the_reports_already_stored(tmp_path):
     db.migrate(engine)
     assert counted(engine) == actual(engine) and sum(n for *_, n in counted(engine)) == 3
     engine.dispose()
+
+
+@pytest.mark.timeout(300)
+def test_two_processes_keep_one_count_and_one_metrics(db_url, tmp_path):
+    """Two server processes on one database: the per-day counts equal the stored reports, and
+    /metrics counts what both processes received, whichever of them answers."""
+    server = Server(db_url, {"DIAGNOSE_SERVER_TOKENS": WRITE_TOKEN,
+                             "DIAGNOSE_SERVER_READ_TOKENS": READ_TOKEN}, tmp_path, workers=2)
+    sent = [reports.make(side, installation=str(uuid.uuid4()), ac="BRAS-2P")
+            for side in ("line", "user", "none", "home") * 15]
+    statuses: list[int] = []
+
+    def client(mine: list[dict]) -> None:
+        for report in mine:
+            for body in (json.dumps(report), json.dumps(report), "{"):   # new, resent, broken
+                with requests.post(f"{server.url}/v1/reports", data=body, timeout=30, headers={
+                        "Authorization": f"Bearer {WRITE_TOKEN}",
+                        "Content-Type": "application/json"}) as answer:   # a new connection
+                    statuses.append(answer.status_code)
+    try:
+        threads = [threading.Thread(target=client, args=(sent[i::6],)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert sorted(set(statuses)) == [200, 201, 400] and statuses.count(201) == len(sent)
+        for _ in range(6):   # each on a new connection: both processes answer some
+            text = requests.get(f"{server.url}/metrics", timeout=10,
+                                headers={"Authorization": f"Bearer {READ_TOKEN}"}).text
+            found = dict(re.findall(r'diagnose_reports_received_total\{kind="report",'
+                                    r'outcome="(\w+)"\} ([\d.]+)', text))
+            assert found == {"created": "60.0", "exists": "60.0", "malformed_json": "60.0"}, found
+    finally:
+        server.stop()
+    engine = db.make_engine(db_url)
+    try:
+        assert counted(engine) == actual(engine)
+        assert sum(n for *_, n in counted(engine)) == len(sent)
+    finally:
+        engine.dispose()
