@@ -1,6 +1,6 @@
 """The pages in a real headless browser (Debian's chromium through chromium-driver and
-Selenium), in both languages, against a running diagnose-server. Screenshots are kept in
-build/test-artifacts/server/."""
+Selenium), in both languages, against a running diagnose-server on SQLite and on PostgreSQL.
+Screenshots are kept in build/test-artifacts/server/."""
 from __future__ import annotations
 
 import json
@@ -40,12 +40,14 @@ def browser():
     driver.quit()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
-    running = Server(f"sqlite:///{folder / 'server.sqlite3'}",
-                     {"DIAGNOSE_SERVER_TOKENS": WRITE_TOKEN,
-                      "DIAGNOSE_SERVER_READ_TOKENS": READ_TOKEN}, folder)
+    db_url = f"sqlite:///{folder / 'server.sqlite3'}"
+    if request.param == "postgresql":
+        db_url = request.getfixturevalue("postgres").fresh_database("browser" + uuid.uuid4().hex[:8])
+    running = Server(db_url, {"DIAGNOSE_SERVER_TOKENS": WRITE_TOKEN,
+                              "DIAGNOSE_SERVER_READ_TOKENS": READ_TOKEN}, folder)
     posted = []
     for side, count in (("line", 3), ("user", 5), ("home", 2), ("isp", 1), ("none", 2)):
         for _ in range(count):
@@ -57,7 +59,7 @@ def server(tmp_path_factory):
                                             "Content-Type": "application/json"})
             assert answer.status_code == 201
             posted.append(report)
-    yield running, posted
+    yield running, posted, request.param
     running.stop()
 
 
@@ -84,7 +86,7 @@ def shot(driver, name: str) -> None:
 ])
 def test_the_pages_in_a_browser(browser, server, lang, words):
     from selenium.webdriver.common.by import By
-    running, posted = server
+    running, posted, database = server
     browser.delete_all_cookies()
     browser.get(f"{running.url}/outages?lang={lang}")
     assert "/login" in browser.current_url
@@ -95,7 +97,7 @@ def test_the_pages_in_a_browser(browser, server, lang, words):
     assert words["board"] in browser.find_element(By.TAG_NAME, "h1").text
     row = browser.find_element(By.CSS_SELECTOR, "table.board tbody tr")
     assert "ac:BRAS-Haidian-3" in row.text and " 3 " in f" {row.text} "
-    shot(browser, f"outages-{lang}")
+    shot(browser, f"outages-{lang}-{database}")
 
     line_report = next(r for r in posted if r["verdict"]["side"] == "line")
     browser.get(f"{running.url}/?lang={lang}")
@@ -107,7 +109,7 @@ def test_the_pages_in_a_browser(browser, server, lang, words):
     title = browser.find_element(By.CSS_SELECTOR, "section.verdict h2").text
     assert title == 'Line down <b>"quoted"</b>'          # shown as text, never as markup
     assert browser.find_elements(By.CSS_SELECTOR, "section.verdict h2 b") == []
-    shot(browser, f"report-{lang}")
+    shot(browser, f"report-{lang}-{database}")
 
     browser.get(f"{running.url}/measure?lang={lang}")
     assert words["measure"] in browser.page_source
@@ -116,6 +118,6 @@ def test_the_pages_in_a_browser(browser, server, lang, words):
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart rect")) >= 5
     headline = browser.find_element(By.CSS_SELECTOR, "p.headline").text
     assert "13" in headline and "54%" in headline and "31%" in headline   # 7/13 at home, 4/13 tickets
-    shot(browser, f"measure-{lang}")
+    shot(browser, f"measure-{lang}-{database}")
     logs = browser.get_log("browser") if hasattr(browser, "get_log") else []
     assert not [entry for entry in logs if entry.get("level") == "SEVERE"], logs
