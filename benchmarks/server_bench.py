@@ -175,9 +175,8 @@ def fill(db_url: str, total: int, seed: int) -> float:
                                 "subscriber": who, "side": side})
                 events.setdefault(locator, []).append(outage_rules.Event(at, who, side))
         with engine.begin() as connection:
-            connection.execute(insert(db.reports), rows)
-            if located:
-                connection.execute(insert(db.report_locators), located)
+            _bulk(connection, db.reports, rows)
+            _bulk(connection, db.report_locators, located)
         left -= len(rows)
     found = []
     rule = OutageRule()
@@ -201,6 +200,30 @@ def fill(db_url: str, total: int, seed: int) -> float:
                                 else "ANALYZE"))
     engine.dispose()
     return time.perf_counter() - started
+
+
+def _bulk(connection, table, rows: list[dict]) -> None:
+    """Insert many rows fast: COPY on PostgreSQL, the driver's executemany on SQLite."""
+    if not rows:
+        return
+    columns = [column.name for column in table.columns if column.name in rows[0]]
+    raw = connection.connection.driver_connection
+    if connection.dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(
+                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+        return
+    values = [[_sqlite_value(row[column]) for column in columns] for row in rows]
+    raw.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+                    f"({', '.join('?' * len(columns))})", values)
+
+
+def _sqlite_value(value):
+    """As SQLAlchemy stores dates and times in SQLite (ISO text)."""
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.isoformat() if isinstance(value, datetime.date) else value
 
 
 def queries(url: str, runs: int, digest: str, report_id: str) -> dict:
@@ -250,9 +273,19 @@ def one_database(kind: str, args, folder: Path) -> dict:
         server = Server(db_url, TOKENS, folder, workers=workers)
         try:
             load_before = os.getloadavg()[0]
+            spent = _cpu(server, cluster)
+            clients_before = os.times()
             measured = ingest(server.url, args.clients, args.reports, seed=1)
+            clients_after = os.times()
             measured["load"] = (load_before, os.getloadavg()[0])
             measured["workers"] = workers
+            after = _cpu(server, cluster)
+            measured["cpu_ms"] = {part: (after[part] - spent[part]) * 1000 / measured["stored"]
+                                  for part in after}
+            measured["cpu_ms"]["clients"] = (
+                clients_after.children_user + clients_after.children_system
+                - clients_before.children_user - clients_before.children_system
+            ) * 1000 / measured["stored"]
         finally:
             server.stop()
         fill_s = fill(db_url, args.stored, seed=2)
@@ -268,6 +301,29 @@ def one_database(kind: str, args, folder: Path) -> dict:
     finally:
         if cluster is not None:
             cluster.stop()
+
+
+def _cpu(server: Server, cluster: Postgres | None) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes and the database's (PostgreSQL)."""
+    import psutil
+
+    def used(root: int) -> float:
+        total = 0.0
+        try:
+            parent = psutil.Process(root)
+            for process in [parent, *parent.children(recursive=True)]:
+                try:
+                    times = process.cpu_times()
+                    total += times.user + times.system
+                except psutil.NoSuchProcess:
+                    pass
+        except psutil.NoSuchProcess:
+            pass
+        return total
+    spent = {"server": used(server.process.pid)}
+    if cluster is not None:
+        spent["database"] = used(int((cluster.data / "postmaster.pid").read_text().split()[0]))
+    return spent
 
 
 def _some_line_report(db_url: str) -> tuple[str, str]:
@@ -301,6 +357,16 @@ def document(results: dict, args) -> str:
         lines.append(f"| {kind} | {m['workers']} | {m['reports']} | {m['stored']} | {m['errors']} "
                      f"| {m['rate']:.0f} | {m['p50_ms']:.0f} | {m['p99_ms']:.0f} | "
                      f"{m['max_ms']:.0f} | {m['body_bytes']} | {m['load'][0]:.1f} → {m['load'][1]:.1f} |")
+    lines += ["", "CPU time per stored report (ms, all processes of each part, from /proc), and the "
+              "rate the machine's cores would take at that cost if nothing else ran:", "",
+              "| database | server | database | clients | total | cores ÷ total (reports/s) |",
+              "|---|---|---|---|---|---|"]
+    for kind, result in results.items():
+        cpu = result["ingest"]["cpu_ms"]
+        total = sum(cpu.values())
+        lines.append(f"| {kind} | {cpu['server']:.2f} | "
+                     + (f"{cpu['database']:.2f}" if "database" in cpu else "(in the server)")
+                     + f" | {cpu['clients']:.2f} | {total:.2f} | {os.cpu_count() * 1000 / total:.0f} |")
     lines += ["", f"### Queries with {args.stored:,} stored reports (ms, {args.runs} runs: median / max)",
               "", "| query | " + " | ".join(results) + " |",
               "|---|" + "---|" * len(results)]
