@@ -70,8 +70,15 @@ def prepare(document: dict[str, Any], received: datetime.datetime | None = None)
             "installation": None if phone else document.get("installation"), "side": side,
             "code": code, "digest": document["digest"],
             "ticket": document.get("ticket") if phone else None, "body": body,
-            "body_sha256": hashlib.sha256(body.encode()).hexdigest(),
+            "body_sha256": hashlib.sha256(
+                (encode(_identity(document)) if phone else body).encode()).hexdigest(),
             "found": sorted(intake.locators_of(document))}
+
+
+def _identity(record: dict[str, Any]) -> dict[str, Any]:
+    """What makes a phone report the same one: the same digest, ticket and locator entered again
+    later is already stored (200), not a different report with its id (409)."""
+    return {key: value for key, value in record.items() if key != "entered_at"}
 
 
 def ingest(engine: Engine, document: dict[str, Any], rule: OutageRule,

@@ -138,6 +138,20 @@ def test_digest_is_stored_as_a_phone_report(client, engine):
                        headers=reader()).status_code == 201
 
 
+def test_a_digest_entered_again_later_is_already_stored(engine):
+    from diagnose.server import intake
+    from diagnose.server.config import OutageRule
+    payload = {"digest": reports.make("line")["digest"], "ticket": "T-7"}
+    first = intake.phone_report(payload, datetime.datetime(2026, 12, 2, 9, 0, 0))
+    later = intake.phone_report(payload, datetime.datetime(2026, 12, 2, 9, 5, 1))
+    assert first["id"] == later["id"] and first["entered_at"] != later["entered_at"]
+    assert store.ingest(engine, first, OutageRule()) == store.CREATED
+    assert store.ingest(engine, later, OutageRule()) == store.EXISTS
+    moved = intake.phone_report({**payload, "locator": "area:Haidian-3"},
+                                datetime.datetime(2026, 12, 2, 9, 6))
+    assert store.ingest(engine, moved, OutageRule()) == store.CONFLICT
+
+
 def test_bad_digests(client, engine):
     good = reports.make("line")["digest"]
     mistyped = good[:-1] + ("0" if good[-1] != "0" else "1")
