@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.sections import write_section  # noqa: E402
+from benchmarks.sections import provenance, write_section  # noqa: E402
 from tests.lab.netlab import Lab  # noqa: E402
 from tests.wine.conftest import WindowsInstall  # noqa: E402
 from tests.wine.test_wine_lab import WINE_SKIPS  # noqa: E402
@@ -34,6 +34,18 @@ def timed(call):
     started = time.monotonic()
     done = call()
     return time.monotonic() - started, done
+
+
+# What the launcher imports before the checks' clocks start (make_windows_zip.LAUNCHER_MAIN).
+IMPORTS = ("import diagnose.cli, dns.message, dns.query, dns.rdatatype, dns.rcode, requests, "
+           "psutil, yaml, click")
+
+
+def checks_seconds(done) -> float | None:
+    try:
+        return json.loads(done.stdout)["duration_ms"] / 1000
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def verdict(done) -> str:
@@ -58,34 +70,55 @@ def main() -> int:
         install = WindowsInstall(Path(work))
         install.build()
         size = install.zip.stat().st_size
-        rows = []
+        rows, parts = [], []
         for name, fault in NETWORKS:
             with Lab() as lab:
                 if fault:
                     getattr(lab, fault)()
                 wine, linux, verdicts = [], [], set()
+                wine_start, python_start, checks = [], [], []
                 for _ in range(args.runs):
                     seconds, done = timed(lambda: install.run(
                         lab, ["D:\\diagnose.exe", "--json", "--profile", "L:\\profile.yaml",
                               *WINE_SKIPS]))
                     wine.append(seconds)
                     verdicts.add("Wine " + verdict(done))
+                    checks.append(checks_seconds(done))
+                    # where the time goes: Wine alone, then Wine + the interpreter + the imports
+                    wine_start.append(timed(lambda: install.run(lab, ["cmd", "/c", "exit"]))[0])
+                    python_start.append(timed(lambda: install.run(
+                        lab, ["D:\\python\\python.exe", "-c", IMPORTS]))[0])
                     seconds, done = timed(lambda: lab.run_diagnose(
                         ["--json", "--profile", str(lab.profile_path), *WINE_SKIPS]))
                     linux.append(seconds)
                     verdicts.add("Linux " + verdict(done))
                 install.stop_server()
                 rows.append((name, spread(wine), spread(linux), ", ".join(sorted(verdicts))))
+                parts.append((name, spread(wine_start),
+                              spread([p - w for p, w in zip(python_start, wine_start)]),
+                              spread([c for c in checks if c is not None])))
+    command = f"sudo python3 benchmarks/wine_bench.py --runs {args.runs} --write docs/performance.md"
     section = (f"""## Windows download under Wine
 
-Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `sudo python3 benchmarks/wine_bench.py --runs {args.runs}` (Wine 8, official Windows CPython 3.11.9).
+{provenance(command)}
+
+Wine 8, official Windows CPython 3.11.9.
 
 - Zip (`python3 make_windows_zip.py`): {size} bytes ({size / 2**20:.1f} MiB). Wine prefix and build: {install.timings['prefix_s']:.0f} s and {install.timings['build_s']:.0f} s (once per Wine lab session).
 - Time to the verdict, ms, median (min–max) of {args.runs} runs, alternating, in the same lab; both with `--skip line_quality` (Wine's sockets make its delays meaningless). Wine's figure includes starting Wine (its wineserver stopped before each run, as the Wine lab does).
 
 | network | diagnose.exe under Wine | Linux `python -m diagnose` | verdicts |
 | --- | --- | --- | --- |
-""" + "\n".join(f"| {name} | {w} | {l} | {v} |" for name, w, l, v in rows) + "\n")
+""" + "\n".join(f"| {name} | {w} | {l} | {v} |" for name, w, l, v in rows) + """
+
+Where the Wine time goes, ms, median (min–max), measured in the same runs: starting Wine itself
+(`wine cmd /c exit`, wineserver stopped before), the Windows interpreter with the imports the
+launcher makes before the checks start (the python.exe run less Wine's start), and the checks
+(the report's `duration_ms`); the rest of a run is the rule engine, rendering and exit.
+
+| network | Wine start | interpreter + imports | checks |
+| --- | --- | --- | --- |
+""" + "\n".join(f"| {name} | {w} | {p} | {c} |" for name, w, p, c in parts) + "\n")
     print(section)
     if args.write:
         write_section(__file__, section, Path(args.write))   # only its own section
