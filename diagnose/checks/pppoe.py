@@ -16,8 +16,9 @@ import time
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net.pppoe_discovery import clean_text
 from ..net.ppp_secrets import networkmanager_account, peers_user, scrub_tree, user_hint, words
+from ..net.pppoe_discovery import clean_text
+from ..platform import NotObserved
 from . import packet_probes
 
 DIALER_PROCESSES = {"pppd", "pppoe", "pppoe-discovery"}
@@ -284,11 +285,15 @@ def run(ctx) -> CheckResult:
     nm = [e for n, text in nm_texts if (e := networkmanager_entry(n, text))]
     ppp = [a for a in adapters if a["kind"] == "ppp"]
     processes = _processes()
-    session_up = any(a["admin_up"] and a["operstate"] in ("up", "unknown") for a in ppp)
+    system_dialer = ctx.system.dialer()   # the OS's own dialer (Windows: RAS); Linux: not observed
+    system = _system_dialer(system_dialer)
+    session_up = (any(a["admin_up"] and a["operstate"] in ("up", "unknown") for a in ppp)
+                  or any(c["state"] == "connected" and c["pppoe"] for c in system["connections"]))
     dialer, account = _dialer(peers_texts, peers, nm_texts, nm, by_name,
                               vlans(nm_texts, _read(ctx.path("/proc/net/vlan/config"))))
     facts = {
-        "is_dialer": bool(peers or nm or ppp or "pppd" in (processes or ())),
+        "is_dialer": bool(peers or nm or ppp or "pppd" in (processes or ())
+                          or any(e["kind"] == "pppoe" for e in system["entries"])),
         "peers": peers,
         "networkmanager": nm,
         "ppp_interfaces": [a["name"] for a in ppp],
@@ -296,8 +301,9 @@ def run(ctx) -> CheckResult:
         "session_up": session_up,
         "dialer": dialer,
         "sessions": _sessions(ctx, ppp),
+        "system_dialer": system,
     }
-    facts["log"] = _log(ctx, facts, dialer, account, base_deadline)
+    facts["log"] = _log(ctx, facts, dialer, account, base_deadline, system_dialer)
     facts["discovery"] = _discovery(ctx, facts, adapters, dialer, base_deadline)
     facts["access_concentrator"] = next(
         (ac["name"] for ac in facts["discovery"].get("acs", []) if ac.get("name")), None)
@@ -309,9 +315,28 @@ def run(ctx) -> CheckResult:
     return dataclasses.replace(_result(facts), sensitive=sensitive)
 
 
-def _log(ctx, facts, dialer, account, deadline) -> dict:
+def _system_dialer(seen) -> dict:
+    """The OS dialer's entries and connections as facts (Windows: RAS phonebook entries such as
+    宽带连接, and their connections); empty lists with the reason where it is not observed."""
+    if isinstance(seen, NotObserved):
+        return {"entries": [], "connections": [], "reason": seen.reason}
+    def listed(part, shape):
+        return [] if isinstance(part, NotObserved) else [shape(item) for item in part]
+    return {
+        "entries": listed(seen.entries, lambda e: {"name": e.name, "kind": e.kind}),
+        "connections": listed(seen.connections, lambda c: {
+            "name": c.name, "state": c.state, "error": c.error,
+            "pppoe": (c.device_type or "").lower() == "pppoe"}),
+        "reason": next((part.reason for part in (seen.entries, seen.connections)
+                        if isinstance(part, NotObserved)), None)}
+
+
+def _log(ctx, facts, dialer, account, deadline, system_dialer=None) -> dict:
     if facts["session_up"] or not facts["is_dialer"]:
         return {"outcome": None, "source": None, "reason": "not needed"}
+    if system_dialer is not None and not isinstance(system_dialer, NotObserved):
+        from ..net import ras_log   # the OS dialer's own log (Windows: RasClient events)
+        return ras_log.read(system_dialer)
     from ..net import ppp_logs
     return ppp_logs.read(run=ctx.run, path=ctx.path, logfiles=(dialer or {}).get("logfile", []),
                          budget=max(0.05, min(LOG_BUDGET_S, deadline - time.monotonic() - 0.05)),
@@ -408,5 +433,5 @@ CHECK = CheckSpec(id="pppoe", summary="PPPoE dialer, session, dialer log, line d
                   timeout=BASE_BUDGET_S + 0.1 + LOGIN_BUDGET_S, privilege="optional",
                   provides=("is_dialer", "peers", "networkmanager", "ppp_interfaces", "processes",
                             "session_up", "dialer", "sessions", "log", "discovery",
-                            "access_concentrator", "login"),
+                            "access_concentrator", "login", "system_dialer"),
                   name=N_("PPPoE"), position=80, digest_slot=7)

@@ -225,3 +225,92 @@ def test_firewall_check_shows_the_windows_profiles_for_a_refused_send(monkeypatc
     assert result.status is Status.PROBLEM and result.facts["ruleset"]["outcome"] == "read"
     assert result.facts["ruleset_drops"] is True
     assert [p["name"] for p in result.facts["ruleset"]["profiles"]] == ["domain", "private", "public"]
+
+
+@pytest.mark.parametrize("event_file, outcome, error", [
+    ("dial_651.xml", "no_pado", 651),
+    ("dial_691_after_651.xml", "auth_refused", 691),
+    ("connected_after_failure.xml", None, None),
+])
+def test_the_last_dial_as_the_pppoe_log_outcome(event_file, outcome, error):
+    import datetime
+
+    from diagnose.net import ras_log
+    now = datetime.datetime(2026, 11, 30, 12, 6, 4, tzinfo=datetime.timezone.utc)
+    seen = ras_log.read(dialer(event_file=event_file), now)
+    assert (seen["outcome"], seen["ras_error"], seen["source"]) == (outcome, error,
+                                                                    "RasClient events")
+    if error == 691:
+        assert seen["step"] == "auth" and seen["entry"] == "宽带连接" and seen["age_s"] == 60
+
+
+@pytest.mark.parametrize("error, outcome", [(651, "no_pado"), (678, "no_pado"), (815, "no_pado"),
+                                            (691, "auth_refused"), (718, "auth_timeout"),
+                                            (734, "lcp_failed"), (769, None)])
+def test_ras_errors_as_outcomes(error, outcome):
+    from diagnose.net import ras_log
+    xml = events("dial_651.xml")[0].replace("<Data>651</Data>", f"<Data>{error}</Data>")
+    seen = ras_log.read(backend(with_parts(ras_entries=RAS_ENTRIES, ras_connections=[],
+                                           ras_events=[xml])).dialer())
+    assert seen["outcome"] == outcome and seen["ras_error"] == error
+
+
+def test_every_ras_outcome_is_one_the_pppoe_stage_rules_weigh():
+    import yaml
+
+    from diagnose.net import ras_log
+    derive = next(entry for entry in yaml.safe_load(
+        (Path(__file__).parents[2] / "rules" / "access-line.yaml").read_text(encoding="utf-8"))
+        if entry.get("derive") == "pppoe")
+    failed = next(step["when"]["in"] for step in derive["first"]
+                  if step["when"].get("fact") == "pppoe.log.outcome" and "in" in step["when"])
+    assert {outcome for outcome, _ in ras_log.RAS_ERROR_OUTCOMES.values()} <= set(failed)
+
+
+def test_no_event_log_is_not_observed():
+    from diagnose.net import ras_log
+    seen = ras_log.read(dialer(errors={"ras_events": "OSError: EvtQuery failed"}))
+    assert seen["outcome"] is None and "EvtQuery" in seen["reason"]
+    assert ras_log.read(NotObserved("the dialer: not read on linux yet"))["reason"]
+
+
+def pppoe_on_windows(snapshot):
+    from diagnose.checks import interfaces, pppoe
+    from diagnose.model import CheckResult, Status
+    route = CheckResult(Status.PROBLEM, {"device": None, "gateway": None, "has_default": False})
+    adapters = interfaces.run(context(snapshot, results={"route": route}))
+    ctx = context(snapshot, results={"interfaces": adapters, "route": route,
+                                     "gateway": CheckResult(Status.SKIPPED, {})})
+    return pppoe.run(ctx)
+
+
+def test_pppoe_check_reads_the_windows_dialer_and_its_last_failure():
+    """宽带连接 configured, not connected (its PPP adapter only exists while connected), the
+    last dial refused the account: 691, the stage the rules call auth_refused."""
+    from diagnose.engine import derive, pack
+    from diagnose.model import CheckResult, Status
+    snapshot = with_parts(ras_entries=RAS_ENTRIES, ras_connections=[],
+                          ras_events=events("dial_691_after_651.xml"))
+    snapshot["adapters"] = [a for a in snapshot["adapters"] if a["friendly_name"] != "宽带连接"]
+    result = pppoe_on_windows(snapshot)
+    facts = result.facts
+    assert facts["is_dialer"] is True and facts["session_up"] is False
+    assert facts["system_dialer"]["entries"][0] == {"name": "宽带连接", "kind": "pppoe"}
+    assert (facts["log"]["outcome"], facts["log"]["ras_error"]) == ("auth_refused", 691)
+    from diagnose.checks import BY_ID
+    rules = pack.load(None, set(BY_ID))
+    seen = derive.apply(rules.derivations, {"pppoe": CheckResult(Status.OK, facts)})["pppoe"].facts
+    assert (seen["stage"], seen["stage_source"], seen["windows_error"]) == ("auth_refused", "log", 691)
+
+
+def test_pppoe_check_sees_a_connected_windows_session():
+    snapshot = with_parts(ras_entries=RAS_ENTRIES, ras_events=[], ras_connections=[
+        {"name": "宽带连接", "device_type": "PPPoE", "state": 0x2000, "error": 0}])
+    facts = pppoe_on_windows(snapshot).facts
+    assert facts["session_up"] is True and facts["log"]["reason"] == "not needed"
+
+
+def test_pppoe_check_on_linux_keeps_its_own_sources():
+    from diagnose.checks import pppoe
+    assert pppoe._system_dialer(NotObserved("the dialer: not read on linux yet")) == {
+        "entries": [], "connections": [], "reason": "the dialer: not read on linux yet"}
