@@ -89,9 +89,9 @@ def ingest(engine: Engine, document: dict[str, Any], rule: OutageRule,
 
 def ingest_many(engine: Engine, rows: list[dict[str, Any]], rule: OutageRule,
                 shard: int = 0) -> list[str]:
-    """Store checked reports (as ``prepare`` returns them) in one transaction (one commit for all: group commit); the outcome
-    of each, in order. Their locators, the per-day counts and the outages they change are
-    written in the same transaction: all of it is committed, or nothing.
+    """Store checked reports (as ``prepare`` returns them) in one transaction, one commit for all
+    (group commit); the outcome of each, in order. Their locators, the per-day counts and the
+    outages they change are written in the same transaction: all of it is committed, or nothing.
 
     Locks are taken in one order by every writer (report ids, counts, locators; each sorted),
     so concurrent transactions of several processes wait for each other but never deadlock.
