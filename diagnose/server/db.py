@@ -122,7 +122,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: "
                          "use sqlite:///FILE or postgresql://...")
-    return create_engine(parsed, pool_size=20, max_overflow=10, pool_pre_ping=True)
+    # Reports are stored through one connection per process (the writer); the rest serve reads.
+    # 16 at most per process keeps 4 workers within PostgreSQL's default max_connections (100).
+    return create_engine(parsed, pool_size=8, max_overflow=8, pool_pre_ping=True)
 
 
 def migrate(engine: Engine) -> None:
