@@ -1,6 +1,6 @@
 """How hard the property tests (hypothesis) try. Two profiles:
 - quick (the default): a tenth of the examples, so the unit suite stays fast on a developer's machine;
-- deep (HYPOTHESIS_PROFILE=deep, or any run with CI set, as `bash tests/run` in CI): every example.
+- deep (HYPOTHESIS_PROFILE=deep, as `bash tests/run` sets it, or any run with CI set): every example.
 A test states its deep count once: `@settings(max_examples=examples(300))`."""
 from __future__ import annotations
 
