@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import socket
 import sys
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -216,6 +217,29 @@ def environment_proxies(env: Mapping[str, str]) -> list[ProxySetting]:
             value = (env.get(name) or "").strip()
             if value:
                 found.append(proxy_setting(name, value))
+    return found
+
+
+def _prefixlen(netmask: str | None, family: int) -> int:
+    if not netmask:
+        return 32 if family == 4 else 128
+    try:
+        return ipaddress.ip_network(f"{'0.0.0.0' if family == 4 else '::'}/{netmask}").prefixlen
+    except ValueError:
+        return 32 if family == 4 else 128
+
+
+def psutil_addresses(entries_by_adapter: dict[str, list[Any]]) -> list[Address]:
+    """psutil.net_if_addrs() as Address facts (DHCP is not in it: not observed)."""
+    found = []
+    for adapter, entries in entries_by_adapter.items():
+        for entry in entries:
+            family = {socket.AF_INET: 4, socket.AF_INET6: 6}.get(entry.family)
+            if family is None:
+                continue
+            address = entry.address.split("%", 1)[0]
+            found.append(Address(adapter=adapter, family=family, address=address,
+                                 prefixlen=_prefixlen(entry.netmask, family)))
     return found
 
 

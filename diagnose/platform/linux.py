@@ -19,7 +19,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from . import (Adapter, Address, Backend, DnsConfig, Neighbour, NotObserved, Observed, Privilege,
-               ProxyConfig, Route, WifiLink, environment_proxies)
+               ProxyConfig, Route, WifiLink, environment_proxies, psutil_addresses)
 
 ARPHRD_ETHER, ARPHRD_PPP, ARPHRD_LOOPBACK = 1, 512, 772
 IFF_UP = 0x1
@@ -226,29 +226,6 @@ def wifi_link(name: str, proc: dict | None, iw: dict | None) -> WifiLink:
 
 
 # ---- the backend -------------------------------------------------------------------------------
-
-def _prefixlen(netmask: str | None, family: int) -> int:
-    if not netmask:
-        return 32 if family == 4 else 128
-    try:
-        return ipaddress.ip_network(f"{'0.0.0.0' if family == 4 else '::'}/{netmask}").prefixlen
-    except ValueError:
-        return 32 if family == 4 else 128
-
-
-def psutil_addresses(entries_by_adapter: dict[str, list[Any]]) -> list[Address]:
-    """psutil.net_if_addrs() as Address facts (DHCP is not in it: not observed)."""
-    found = []
-    for adapter, entries in entries_by_adapter.items():
-        for entry in entries:
-            family = {socket.AF_INET: 4, socket.AF_INET6: 6}.get(entry.family)
-            if family is None:
-                continue
-            address = entry.address.split("%", 1)[0]
-            found.append(Address(adapter=adapter, family=family, address=address,
-                                 prefixlen=_prefixlen(entry.netmask, family)))
-    return found
-
 
 class LinuxBackend(Backend):
     os = "linux"
