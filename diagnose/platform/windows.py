@@ -21,6 +21,12 @@ from . import (Adapter, Address, Backend, Dialer, DialerConnection, DialerEntry,
                Privilege, ProxyConfig, ProxySetting, Route, RoutePath, WifiLink,
                environment_proxies, proxy_setting)
 
+if sys.platform == "win32":
+    # With the backend, not inside the first check that asks a fact: defining the ctypes
+    # structures takes a few hundred ms under Wine on a loaded machine, which would come out
+    # of that check's budget (diagnose makes the backend before the checks' clocks start).
+    from . import win32_raw  # noqa: F401
+
 # ipifcons.h: interface types
 IF_TYPE_ETHERNET_CSMACD, IF_TYPE_PPP, IF_TYPE_SOFTWARE_LOOPBACK = 6, 23, 24
 IF_TYPE_IEEE80211, IF_TYPE_TUNNEL = 71, 131
