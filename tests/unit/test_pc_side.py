@@ -211,17 +211,7 @@ def test_arp_state_of_the_gateway():
 # ------------------------------------------------------------------ class 7: TCP interception
 from diagnose.net import intercept  # noqa: E402
 
-
-@pytest.fixture
-def listener():
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        yield server.getsockname()[1]
-
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from .test_line_quality import closed_port, listener  # noqa: E402,F401  (listener: a fixture)
 
 
 def test_intercept_reads_accepts_and_refusals_on_loopback(listener):
