@@ -14,6 +14,7 @@ from typing import Any
 
 import fastjsonschema
 import jsonschema
+import orjson
 
 from .. import digest as digests
 from . import locators as locator_rules
@@ -61,16 +62,37 @@ def parse_json(body: bytes, max_depth: int) -> Any:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise IntakeError(400, "bad_encoding", "the body is not UTF-8") from None
-    try:   # the C parser; nesting past Python's recursion limit is a RecursionError, not a crash
-        document = json.loads(text, parse_constant=_no_constant)
-    except RecursionError:
-        document = None
-    except ValueError as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if hasattr(exc, "lineno") else ""
-        raise IntakeError(400, "malformed_json", f"the body is not valid JSON{where}") from None
-    if document is None and text.strip() != "null" or _too_deep(document, max_depth):
+    try:   # orjson: strict JSON (no NaN, no lone surrogate, no overflow to infinity), nests <= 1024
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise _refusal(text, exc, max_depth) from None
+    if _LONG_DIGITS in body.translate(_DIGITS):   # orjson reads an integer past 64 bits as
+        try:                                         # a float: read such a body exactly
+            document = json.loads(text)
+        except RecursionError:
+            raise IntakeError(400, "too_deep", f"the JSON is nested deeper than {max_depth}") from None
+    if _too_deep(document, max_depth):
         raise IntakeError(400, "too_deep", f"the JSON is nested deeper than {max_depth}")
     return document
+
+
+# 19 digits in a row: perhaps an integer beyond 64 bits (found in a copy where every digit is "0"
+# and every other byte a space: a twentieth of the time of a regular expression)
+_DIGITS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_DIGITS = b"0" * 19
+
+
+def _refusal(text: str, exc: ValueError, max_depth: int) -> IntakeError:
+    """Why orjson refused a body: too deep (the stdlib parser runs out of recursion on it) or
+    malformed (where orjson stopped)."""
+    try:
+        json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        return IntakeError(400, "too_deep", f"the JSON is nested deeper than {max_depth}")
+    except ValueError:
+        pass
+    where = f" at line {exc.lineno} column {exc.colno}" if hasattr(exc, "lineno") else ""
+    return IntakeError(400, "malformed_json", f"the body is not valid JSON{where}")
 
 
 def _no_constant(name: str):

@@ -13,6 +13,7 @@ import zlib
 from collections import Counter
 from typing import Any, Iterable, Iterator
 
+import orjson
 from sqlalchemy import and_, case, delete, func, insert, literal, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -31,7 +32,18 @@ def now() -> datetime.datetime:
 
 
 def encode(document: dict[str, Any]) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    """The stored form: compact JSON, keys sorted, text as UTF-8 (orjson: a tenth of the stdlib's
+    time on a 15 KB report; the stdlib for an integer past 64 bits, which orjson refuses)."""
+    try:
+        return orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _fingerprint(document: dict[str, Any], phone: bool, body: str | None = None) -> str:
+    """body_sha256: what tells a report sent again (200) from another one with its id (409)."""
+    return hashlib.sha256((encode(_identity(document)) if phone else body or encode(document))
+                          .encode()).hexdigest()
 
 
 _SQLITE_WRITERS: dict[int, threading.Lock] = {}
@@ -70,8 +82,7 @@ def prepare(document: dict[str, Any], received: datetime.datetime | None = None)
             "installation": None if phone else document.get("installation"), "side": side,
             "code": code, "digest": document["digest"],
             "ticket": document.get("ticket") if phone else None, "body": body,
-            "body_sha256": hashlib.sha256(
-                (encode(_identity(document)) if phone else body).encode()).hexdigest(),
+            "body_sha256": _fingerprint(document, phone, body),
             "found": sorted(intake.locators_of(document))}
 
 
@@ -114,6 +125,7 @@ def ingest_many(engine: Engine, rows: list[dict[str, Any]], rule: OutageRule,
                 select(reports.c.id, reports.c.body_sha256)
                 .where(reports.c.id.in_([row["id"] for row in fresh if row["id"] not in created]))
             ).all())
+            _fingerprint_again(connection, kept, rows)
         stored = [row for row in fresh if row["id"] in created]
         located = [{"report_id": row["id"], "locator": locator, "observed_at": row["observed_at"],
                     "subscriber": row["subscriber"], "side": row["side"]}
@@ -139,6 +151,20 @@ def ingest_many(engine: Engine, rows: list[dict[str, Any]], rule: OutageRule,
         known = original["body_sha256"] if original["id"] in created else kept[row["id"]]
         outcomes.append(EXISTS if known == row["body_sha256"] else CONFLICT)
     return outcomes
+
+
+def _fingerprint_again(connection: Connection, kept: dict[str, str],
+                       rows: list[dict[str, Any]]) -> None:
+    """Stored reports whose fingerprint differs from that of one sent again: fingerprint them
+    again as this version encodes them, in case an older one wrote the same JSON differently
+    (the stdlib's 1e-05 where orjson writes 1e-5), so the same report stays "already stored"."""
+    differ = sorted({row["id"] for row in rows
+                     if row["id"] in kept and kept[row["id"]] != row["body_sha256"]})
+    if differ:
+        for report_id, source, body in connection.execute(
+                select(reports.c.id, reports.c.source, reports.c.body)
+                .where(reports.c.id.in_(differ))):
+            kept[report_id] = _fingerprint(json.loads(body), source == "phone")
 
 
 _REPORT_COLUMNS = tuple(column.name for column in reports.columns)

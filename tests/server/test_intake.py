@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 from pathlib import Path
 
@@ -39,6 +40,30 @@ def test_same_id_other_content_is_a_conflict_and_keeps_the_first(client, engine)
     answer = post(client, changed)
     assert answer.status_code == 409 and answer.json()["error"] == "conflict"
     assert client.get(f"/v1/reports/{report['id']}", headers=reader()).json()["report"] == report
+
+
+def test_numbers_are_stored_exactly(client, engine):
+    report = reports.make("line")
+    report["checks"][0]["facts"].update(big=2**70, negative=-2**64, tiny=1e-05, huge=1.5e300)
+    assert post(client, report).status_code == 201
+    stored = client.get(f"/v1/reports/{report['id']}", headers=reader()).json()["report"]
+    assert stored == report and type(stored["checks"][0]["facts"]["big"]) is int
+    assert post(client, report).status_code == 200
+
+
+def test_a_report_stored_by_an_older_encoder_is_already_stored(client, engine):
+    """The stdlib wrote 1e-05 where this version writes 1e-5: sent again, still the same report."""
+    report = reports.make("line")
+    report["checks"][0]["facts"]["loss"] = 1e-05
+    assert post(client, report).status_code == 201
+    old = json.dumps(report, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    assert old != store.encode(report)
+    with engine.begin() as connection:
+        connection.execute(store.reports.update().where(store.reports.c.id == report["id"])
+                           .values(body=old, body_sha256=hashlib.sha256(old.encode()).hexdigest()))
+    assert post(client, report).status_code == 200
+    report["checks"][0]["facts"]["loss"] = 2e-05
+    assert post(client, report).status_code == 409
 
 
 def test_tokens(client, engine):
@@ -80,6 +105,8 @@ def test_bad_bodies_get_a_clear_4xx_and_store_nothing(client, engine):
         b"\xff\xfe": (400, "bad_encoding"),
         b"[" * 100_000 + b"]" * 100_000: (400, "too_deep"),
         b'{"a": NaN}': (400, "malformed_json"),
+        b'{"a": 1e400}': (400, "malformed_json"),
+        b'{"a": "\\ud800"}': (400, "malformed_json"),
         b"[]": (422, "invalid_report"),
         b"": (400, "malformed_json"),
     }
