@@ -57,6 +57,12 @@ def _fast_check():
     return fastjsonschema.compile({**schema(), "$schema": "http://json-schema.org/draft-07/schema#"})
 
 
+def warm_up() -> None:
+    """Compile the validators before the first report (the server does it at start)."""
+    _validator()
+    _fast_check()
+
+
 def parse_json(body: bytes, max_depth: int) -> Any:
     try:
         text = body.decode("utf-8")
