@@ -44,12 +44,13 @@ class Server:
     """diagnose-server in its own process group, on a free port."""
 
     def __init__(self, db_url: str, env: dict[str, str], data_dir: Path, workers: int = 1,
-                 port: int | None = None):
+                 port: int | None = None, access_log: bool = False):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(data_dir / f"server-{self.port}.log", "wb")
         self.process = subprocess.Popen(
-            [SERVER, "--port", str(self.port), "--db", db_url, "--workers", str(workers)],
+            [SERVER, "--port", str(self.port), "--db", db_url, "--workers", str(workers),
+             *(["--access-log"] if access_log else [])],
             env={**os.environ, **env, "DIAGNOSE_DATA_DIR": str(data_dir)},
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         try:

@@ -58,7 +58,7 @@ def test_submit_and_submit_pending_after_an_outage(db_url, tmp_path):
         assert queued.returncode == ExitCode.QUEUED, queued.stderr
         sent.append((report, diagnose))
 
-    server = Server(db_url, TOKENS, tmp_path, port=port, workers=workers)
+    server = Server(db_url, TOKENS, tmp_path, port=port, workers=workers, access_log=True)
     try:
         for report, diagnose in sent:
             delivered = diagnose("submit", "--pending")
@@ -90,6 +90,7 @@ def test_submit_and_submit_pending_after_an_outage(db_url, tmp_path):
     finally:
         server.stop()
     log = (tmp_path / f"server-{port}.log").read_bytes()
+    assert b'"POST /v1/reports HTTP/1.1" 201' in log   # every request logged, no token
     assert WRITE_TOKEN.encode() not in log and READ_TOKEN.encode() not in log
 
 
