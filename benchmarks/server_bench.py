@@ -414,7 +414,7 @@ def document(results: dict, args) -> str:
         f"{r['fill_s']:.0f}" for r in results.values()) + " |")
     lines.append("| load average | " + " | ".join(
         f"{r['query_load'][0]:.1f} → {r['query_load'][1]:.1f}" for r in results.values()) + " |")
-    lines += ["", "How: each server process checks reports in parallel threads and stores them through "
+    lines += ["", "How: each server process checks reports in its event loop and stores them through "
               "one writer thread, as many as are waiting in one transaction (group commit), so "
               "a commit and its fsync serve many reports. The measure reads `report_days` (reports "
               "per day, side and code, kept in the transaction of each report), a few thousand rows "
