@@ -140,8 +140,7 @@ def ingest_many(engine: Engine, rows: list[dict[str, Any]], rule: OutageRule,
                 for locator in row["found"]:
                     changes.setdefault(locator, []).append((row["observed_at"], row["side"]))
         _lock_locators(connection, changes)
-        for locator in sorted(changes):
-            _recompute(connection, locator, changes[locator], rule)
+        _recompute(connection, changes, rule)
     outcomes = []
     for row in rows:
         original = first[row["id"]]
@@ -192,46 +191,65 @@ def _lock_locators(connection: Connection, locators: Iterable[str]) -> None:
                            {"keys": keys})
 
 
-def _recompute(connection: Connection, locator: str,
-               changes: list[tuple[datetime.datetime, str]], rule: OutageRule) -> None:
-    """Derive the locator's outages again from its reports after the last final outage, after
-    new reports (``changes``: when, side) of that locator were stored (its lock held).
+def _recompute(connection: Connection, changes: dict[str, list[tuple[datetime.datetime, str]]],
+               rule: OutageRule) -> None:
+    """Derive the outages of each changed locator again from its reports after its last final
+    outage, after new reports (``changes``: locator -> [(when, side)]) were stored (the
+    locators' locks held).
 
     Outages closed more than ``rule.horizon`` ago are final and stay as stored; the others are
     replaced by what the reports since then say (so a report arriving late still counts).
+    What every locator needs is read in one statement per table for all of them (a batch of
+    reports touches a few dozen locators; a statement per locator was most of the writer's CPU).
     """
+    if not changes:
+        return
     final_before = now() - rule.horizon
-    mine = outages.c.locator == locator
+    changed = outages.c.locator.in_(sorted(changes))
     not_final = or_(outages.c.closed_at.is_(None), outages.c.closed_at >= final_before)
-    if not any(side in outage_rules.FAULT_SIDES for _, side in changes):
-        # Reports without a fault change something only if an outage was open at their time.
-        open_then = connection.execute(select(outages.c.id).where(
-            mine, or_(*(and_(outages.c.opened_at <= at,
-                             or_(outages.c.closed_at.is_(None), outages.c.closed_at > at))
-                        for at in sorted({at for at, _ in changes})))).limit(1)).first()
-        if open_then is None:
-            return
-    settled, earliest_open = connection.execute(select(
-        func.max(case((outages.c.closed_at < final_before, outages.c.closed_at))),
-        func.min(case((not_final, outages.c.opened_at)))).where(mine)).one()
-    start = final_before - rule.window
-    if earliest_open is not None:
-        start = min(start, earliest_open)
-    if settled is not None:
-        start = max(start, settled)
-    if all(at < start or (settled is not None and at <= settled) for at, _ in changes):
-        return   # part of the settled past
-    after = (report_locators.c.observed_at > settled if settled is not None and start == settled
-             else report_locators.c.observed_at >= start)
-    events = [outage_rules.Event(at=r.observed_at, subscriber=r.subscriber, side=r.side)
-              for r in connection.execute(
-                  select(report_locators.c.observed_at, report_locators.c.subscriber,
-                         report_locators.c.side)
-                  .where(report_locators.c.locator == locator, after,
-                         report_locators.c.side.in_(OUTAGE_SIDES)))]
-    if earliest_open is not None:   # else no outage of this locator is open or recent
-        connection.execute(delete(outages).where(mine, not_final))
-    found = outage_rules.episodes(locator, events, rule)
+    recent: dict[str, list[tuple[datetime.datetime, datetime.datetime | None]]] = {}
+    for row in connection.execute(select(outages.c.locator, outages.c.opened_at,
+                                         outages.c.closed_at).where(changed, not_final)):
+        recent.setdefault(row.locator, []).append((row.opened_at, row.closed_at))
+    settled: dict[str, datetime.datetime] = dict(connection.execute(
+        select(outages.c.locator, func.max(outages.c.closed_at))
+        .where(changed, outages.c.closed_at < final_before).group_by(outages.c.locator)).all())
+    since: dict[str, tuple[datetime.datetime, bool]] = {}   # locator -> (start, start excluded)
+    for locator, its_changes in changes.items():
+        its_outages, its_settled = recent.get(locator, []), settled.get(locator)
+        if not any(side in outage_rules.FAULT_SIDES for _, side in its_changes) and not any(
+                opened <= at and (closed is None or closed > at)
+                for at, _ in its_changes for opened, closed in its_outages):
+            # Reports without a fault change something only if an outage was open at their
+            # time (one closed before the final ones ended is settled, below, either way).
+            continue
+        start = final_before - rule.window
+        if its_outages:
+            start = min(start, min(opened for opened, _ in its_outages))
+        if its_settled is not None:
+            start = max(start, its_settled)
+        if all(at < start or (its_settled is not None and at <= its_settled)
+               for at, _ in its_changes):
+            continue   # part of the settled past
+        since[locator] = (start, its_settled is not None and start == its_settled)
+    if not since:
+        return
+    events: dict[str, list[outage_rules.Event]] = {locator: [] for locator in since}
+    for row in connection.execute(
+            select(report_locators.c.locator, report_locators.c.observed_at,
+                   report_locators.c.subscriber, report_locators.c.side)
+            .where(report_locators.c.locator.in_(sorted(since)),
+                   report_locators.c.observed_at >= min(start for start, _ in since.values()),
+                   report_locators.c.side.in_(OUTAGE_SIDES))):
+        start, excluded = since[row.locator]
+        if row.observed_at > start or row.observed_at == start and not excluded:
+            events[row.locator].append(outage_rules.Event(at=row.observed_at,
+                                                          subscriber=row.subscriber, side=row.side))
+    replaced = sorted(locator for locator in since if locator in recent)
+    if replaced:   # the others have no outage open or recent
+        connection.execute(delete(outages).where(outages.c.locator.in_(replaced), not_final))
+    found = [outage for locator in sorted(since)
+             for outage in outage_rules.episodes(locator, events[locator], rule)]
     if found:
         connection.execute(insert(outages), [
             {"locator": o.locator, "opened_at": o.opened_at, "closed_at": o.closed_at,

@@ -3,9 +3,14 @@ reporting ten times; closing, expiry, late reports; and the same through the sto
 from __future__ import annotations
 
 import datetime
+import random
+import uuid
+
+from sqlalchemy import select
 
 from diagnose.server import outages, store
 from diagnose.server.config import OutageRule
+from diagnose.server.db import make_engine, migrate
 
 from . import reports
 
@@ -123,3 +128,39 @@ def test_locators_from_a_reports_facts():
     assert locators(redacted) == []
     assert normalize("AREA:  Haidian   3 ") == "area:Haidian 3"
     assert normalize("street:5") is None and normalize("ac:") is None
+
+
+def test_reports_stored_in_any_order_and_batches_give_the_outages_of_them_all(db_url):
+    """The writer derives outages from the reports of each batch (store._recompute): whatever
+    the order and batching, that is what the rule says about all the reports at once."""
+    engine = make_engine(db_url)
+    migrate(engine)
+    rng = random.Random(13)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    people = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(8)]
+    rows = [store.prepare(reports.make(rng.choice(["line", "line", "isp", "none", "user"]),
+                                       ac=rng.choice(["BRAS-1", "BRAS-2", "BRAS-3"]),
+                                       installation=rng.choice(people),
+                                       at=now - datetime.timedelta(minutes=rng.uniform(0, 300))))
+            for _ in range(150)]
+    expected = []
+    for locator in sorted({locator for row in rows for locator in row["found"]}):
+        expected += [(o.locator, o.opened_at, o.closed_at, o.last_fault_at, len(o.subscribers),
+                      o.reports, ",".join(sorted(o.sides)))
+                     for o in outages.episodes(locator, [
+                         outages.Event(row["observed_at"], row["subscriber"], row["side"])
+                         for row in rows if locator in row["found"]
+                         and row["side"] in store.OUTAGE_SIDES], RULE)]
+    assert len(expected) >= 3   # the stream makes outages, and closes some
+    rng.shuffle(rows)
+    while rows:
+        size = rng.randint(1, 20)
+        store.ingest_many(engine, rows[:size], RULE)
+        rows = rows[size:]
+    table = store.outages
+    with engine.connect() as connection:
+        stored = [tuple(row) for row in connection.execute(select(
+            table.c.locator, table.c.opened_at, table.c.closed_at, table.c.last_fault_at,
+            table.c.subscribers, table.c.reports, table.c.sides))]
+    engine.dispose()
+    assert sorted(stored) == sorted(expected, key=lambda o: (o[0], o[1]))
