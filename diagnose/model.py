@@ -70,6 +70,8 @@ class Finding:
     advice: list[str]
     evidence: dict[str, Any]
     consequence_of: str | None = None
+    # Facts (CHECK.PATH) the rule rests on that were not observed, as for the verdict.
+    not_observed: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -44,7 +44,8 @@ def judge(rules: list[Rule], results: Mapping[str, CheckResult], *, privileged: 
                 title=fill(r.title[lang], results),
                 advice=[fill(line, results) for line in r.advice[lang]], evidence=e,
                 consequence_of=root.id if root and r.severity == "fault" and r.layer > root.layer
-                else None)
+                else None,
+                not_observed=sorted(unobserved_basis(r.when, results)))
         for r, e in matched if not r.verdict_only]
 
     if root is not None:

@@ -51,6 +51,8 @@ def render(report: dict[str, Any], *, colour: bool = False, detail: str = "norma
             root = finding["consequence_of"]
             after = " " + t(lang, "(follows from {rule})", rule=codes.get(root, root)) if root else ""
             lines += wrap(finding["title"] + after, columns, f"  [{finding['code']}] ")
+            if finding.get("not_observed"):
+                lines += wrap(_assumed_absent(lang, finding["not_observed"]), columns, "      ")
     lines.append("")
     lines += wrap(t(lang, "Digest (read it out on the phone): {digest}", digest=report["digest"]),
                   columns)
@@ -60,14 +62,17 @@ def render(report: dict[str, Any], *, colour: bool = False, detail: str = "norma
     ticket = " " + t(lang, "A ticket for the operator is warranted.") if verdict["ticket"] else ""
     lines += wrap(confidence + ticket, columns)
     if verdict.get("not_observed"):
-        lines += wrap(t(lang, "Not observed, so assumed absent: {facts}.",
-                        facts=", ".join(verdict["not_observed"])), columns)
+        lines += wrap(_assumed_absent(lang, verdict["not_observed"]), columns)
     lines.append("")
     lines.append(t(lang, "Checks:"))
     checks = _checks(report, lang, colour, columns, verbose=detail == "verbose")
     if detail == "normal" and rows is not None and len(lines) + len(checks) >= rows:
         checks = _checks(report, lang, colour, columns, verbose=False, summary=True)
     return "\n".join(lines + checks) + "\n"
+
+
+def _assumed_absent(lang: str, facts: list[str]) -> str:
+    return t(lang, "Not observed, so assumed absent: {facts}.", facts=", ".join(facts))
 
 
 def _checks(report: dict[str, Any], lang: str, colour: bool, columns: int | None,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given, strategies as st
 from diagnose.checks import BY_ID
 from diagnose.engine import judge, pack
 from diagnose.engine.conditions import ConditionError, evaluate, parse, unobserved_basis
+from diagnose.render import text
 
 from .facts import results
 
@@ -158,6 +160,35 @@ def test_an_unreadable_fact_counts_as_not_observed():
     _, verdict = verdict_for(changes)
     assert verdict.not_observed == ["line_quality.gateway_arp.loss_pct"]
     assert verdict.confidence == "medium"
+
+
+def test_a_secondary_finding_names_what_it_assumed_absent_too():
+    """Settings by hand explain the silent gateway (U79 is the root); H25 follows from it and,
+    like the verdict, says that the series it assumed silent was never seen."""
+    changes = copy.deepcopy(DEAD_ROUTER)
+    changes["ip_settings"] = {"origin": "static", "gateway_arp": "incomplete"}
+    findings, verdict = verdict_for(changes, {"line_quality": "timeout"})
+    assert verdict.rule == "static-settings-no-router"
+    assert verdict.not_observed == ["line_quality.gateway.received"]
+    dead = next(f for f in findings if f.rule == "gateway-unreachable")
+    assert dead.consequence_of == "static-settings-no-router"
+    assert dead.not_observed == ["line_quality.gateway.received",
+                                 "line_quality.gateway_arp.loss_pct"]
+    assert all(f.not_observed == [] for f in verdict_for(DEAD_ROUTER)[0])
+
+
+@pytest.mark.parametrize("lang, words", [("en", "Not observed, so assumed absent"),
+                                          ("zh_CN", "未能观察到，按不存在处理")])
+def test_the_text_report_prints_what_a_finding_assumed_under_it(lang, words):
+    changes = copy.deepcopy(DEAD_ROUTER)
+    changes["ip_settings"] = {"origin": "static", "gateway_arp": "incomplete"}
+    findings, verdict = verdict_for(changes, {"line_quality": "timeout"}, lang=lang)
+    report = {"lang": lang, "digest": "X", "checks": [],
+              "findings": [dataclasses.asdict(f) for f in findings],
+              "verdict": dataclasses.asdict(verdict) | {"ticket": verdict.ticket}}
+    lines = text.render(report).splitlines()
+    h25 = next(n for n, line in enumerate(lines) if line.startswith("  [H25] "))
+    assert words in lines[h25 + 1] and "line_quality.gateway_arp.loss_pct" in lines[h25 + 1]
 
 
 def test_unprivileged_and_unobserved_lower_confidence_once():
