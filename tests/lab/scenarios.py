@@ -24,6 +24,7 @@ class Scenario:
     unprivileged: bool = False
     env: dict = field(default_factory=dict)
     also: tuple[str, ...] = ()         # further rules that must fire (as findings)
+    never: tuple[str, ...] = ()        # rules that must not fire (a finding the evidence denies)
 
     def apply(self, lab) -> None:
         """Break a started lab the scenario's way (the tests and the benchmark share this)."""

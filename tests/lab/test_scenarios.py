@@ -32,6 +32,7 @@ def test_scenario(lab, scenario):
     assert report["privileged"] is (not scenario.unprivileged)
     fired = {f["rule"] for f in report["findings"]}
     assert set(scenario.also) <= fired, fired
+    assert not set(scenario.never) & fired, fired
     for finding in report["findings"]:
         if finding["severity"] == "fault" and finding["rule"] != verdict["rule"]:
             assert finding["consequence_of"] in (None, verdict["rule"])
