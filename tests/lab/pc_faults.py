@@ -135,6 +135,17 @@ def pc_address_from_dhcp(lab):
            "valid_lft", "3600", "preferred_lft", "3600")
 
 
+def router_deaf(lab):
+    """Every frame reaching the router's LAN port is dropped, ARP included: a router switched off
+    behind a switch or a Wi-Fi extender, whose link stays up. The PC's address came from DHCP."""
+    pc_address_from_dhcp(lab)
+    lab.nft("rt", f"""
+        table netdev lab_deaf {{
+            chain ingress {{ type filter hook ingress device "{netlab.ROUTER_LAN_IF}" priority 0;
+                             policy drop; }}
+        }}""")
+
+
 # --- the router's DNS service (class 5) and an intercepting network (class 7) --------------------
 def _restart_router_dnsmasq(lab, extra, dns=True):
     argv = lab._router_dnsmasq_argv(dhcp=True) + list(extra)

@@ -10,13 +10,18 @@ The PC's address comes from DHCP, as in most homes.
   exchanges are lost too: as root, still H54.
 - unprivileged: ARP cannot be observed; the gateway series, watched on when its first probes were
   all lost, counts the answers that do come: H52, packets lost inside the home.
+- unprivileged and cold: the kernel's own ARP (once a second) is lost about half the runs; those
+  see nothing at all, as from a router that is off, and cannot tell which: H26, both said, low
+  confidence (test_pc_side.py; a scenario here would be a coin toss). A router switched off behind
+  a switch (`router_deaf`: every frame dropped, ARP included) is the scenario: H25 as root, H26
+  unprivileged.
 The control, a router that is on but hung (every ARP answered, nothing else), stays H25
 (scenario router-hung in scenarios.py); test_pc_side.py checks the facts behind both.
 """
 from __future__ import annotations
 
 from . import netlab, relay
-from .pc_faults import pc_address_from_dhcp
+from .pc_faults import pc_address_from_dhcp, router_deaf
 from .scenarios import Scenario
 
 LOSS_EACH_WAY = 0.45   # 1 - 0.55 ** 2: about 70 % of round trips lost
@@ -47,4 +52,7 @@ SCENARIOS = (
     Scenario("home-link-mostly-lost-cold", "home", "H54", 3, breaks=COLD, never=LOSS_EXPLAINS),
     Scenario("home-link-mostly-lost-unprivileged", "home", "H52", 3, unprivileged=True,
              breaks=WARM, never=LOSS_EXPLAINS),
+    Scenario("router-deaf", "home", "H25", 3, breaks=((router_deaf,),)),
+    Scenario("router-deaf-unprivileged", "home", "H26", 3, unprivileged=True,
+             breaks=((router_deaf,),), never=("gateway-unreachable",)),
 )

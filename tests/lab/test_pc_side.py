@@ -11,7 +11,7 @@ import pytest
 
 from . import netlab
 from .pc_faults import (HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, VPN_IF, firewall_blocks_beyond_home,
-                        local_resolver_blocks, nsswitch_files_only, vpn_policy_rule,
+                        local_resolver_blocks, nsswitch_files_only, router_deaf, vpn_policy_rule,
                         vpn_split_routes)
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(90)]
@@ -129,20 +129,31 @@ def test_a_link_losing_most_frames_loses_arp_too_and_answers_now_and_then(lab):
 
 
 def test_a_router_deaf_to_everything_answers_no_arp(lab):
-    """Every frame reaching the router's LAN port is dropped, ARP included (a router switched off
-    behind a switch or a Wi-Fi extender, whose link stays up): nothing answers, still H25."""
-    from .pc_faults import pc_address_from_dhcp
-    pc_address_from_dhcp(lab)
-    lab.nft("rt", f"""
-        table netdev lab_deaf {{
-            chain ingress {{ type filter hook ingress device "{netlab.ROUTER_LAN_IF}" priority 0;
-                             policy drop; }}
-        }}""")
+    """A router switched off behind a switch (router_deaf): nothing answers, ARP included: H25.
+    Unprivileged, ARP is not watched and the PC never resolved the router: H26 (scenarios)."""
+    router_deaf(lab)
     quality, report = facts(lab, "line_quality")
     arp = quality["facts"]["gateway_arp"]
     assert arp["sent"] >= 10 and arp["received"] == 0
     assert quality["facts"]["gateway"]["received"] == 0
     assert report["verdict"]["code"] == "H25"
+
+
+def test_unprivileged_on_a_lossy_link_with_a_cold_arp_cache_is_never_a_confident_dead_router(lab):
+    """The kernel asks for the router's address about twice in the run and the link loses 70 %
+    of the exchanges: about half the runs resolve it and count answers (H52), the rest see
+    nothing at all, as from a router that is off. Those must say both, unsure (H26), never
+    H25's "restart the router"."""
+    from .scenarios_pc_link import COLD
+    for step, *args in COLD:
+        step(lab, *args)
+    _, report = facts(lab, "line_quality", unprivileged=True)
+    verdict = report["verdict"]
+    assert verdict["code"] in ("H52", "H26"), verdict
+    if verdict["code"] == "H26":
+        assert verdict["confidence"] == "low"
+        assert "line_quality.gateway_arp" in verdict["not_observed"]
+    assert "gateway-unreachable" not in {f["rule"] for f in report["findings"]}
 
 
 # ------------------------------------------------------------------ class 7: every TCP connection taken

@@ -196,6 +196,23 @@ def test_unprivileged_and_unobserved_lower_confidence_once():
     assert verdict.confidence == "medium"
 
 
+@pytest.mark.parametrize("state, rule", [("resolved", "gateway-unreachable"),
+                                         ("incomplete", "gateway-unreachable-unconfirmed"),
+                                         ("unknown", "gateway-unreachable-unconfirmed")])
+def test_a_silent_router_without_arp_watched_is_h25_only_if_it_once_answered_arp(state, rule):
+    """Unprivileged no ARP series runs: a router the PC resolved is on (hung, H25); one it never
+    resolved may be off or behind a link that loses everything (H26), and the verdict is unsure."""
+    changes = copy.deepcopy(DEAD_ROUTER)
+    changes["line_quality"]["gateway_arp"] = None
+    changes["gateway"]["neighbour"] = {"state": state}
+    findings, verdict = verdict_for(changes, privileged=False)
+    assert verdict.rule == rule and verdict.side == "home"
+    assert {f.rule for f in findings} & {"gateway-unreachable", "gateway-unreachable-unconfirmed"} \
+        == {rule}
+    if rule == "gateway-unreachable-unconfirmed":
+        assert verdict.confidence == "low" and "line_quality.gateway_arp" in verdict.not_observed
+
+
 @pytest.mark.parametrize("cond, basis", [
     ({"fact": "internet.portal_location", "exists": False}, {"internet.portal_location"}),
     ({"not": {"fact": "internet.portal_location", "exists": True}}, {"internet.portal_location"}),
