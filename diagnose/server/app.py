@@ -268,10 +268,10 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
 # by default it ran at every 700 new containers, about once per report (a parsed report is some
 # 600 dicts and lists), and now and then (11 times in 2,500 reports) scanned all the 100,000
 # objects of the imported libraries, 130 ms each: 0.8 ms per report in all, a quarter of the
-# server's CPU, and pauses that showed in the p99 latency. Reports are freed by reference counting, not by the collector; it only
-# has to find the rare cycle, so it may wait for more new containers (YOUNG_OBJECTS), and
-# what exists once the app has started (modules, compiled validators) lives as long as the
-# process and is never scanned again (gc.freeze).
+# server's CPU, and pauses that showed in the p99 latency. Reports are freed by reference
+# counting, not by the collector; it only has to find the rare cycle, so it may wait for more
+# new containers (YOUNG_OBJECTS), and what exists once the app has started (modules, compiled
+# validators) lives as long as the process and is never scanned again (gc.freeze).
 YOUNG_OBJECTS = 50_000
 
 

@@ -76,7 +76,8 @@ def parse_json(body: bytes, max_depth: int) -> Any:
         try:                                         # a float: read such a body exactly
             document = json.loads(text)
         except RecursionError:
-            raise IntakeError(400, "too_deep", f"the JSON is nested deeper than {max_depth}") from None
+            raise IntakeError(400, "too_deep",
+                              f"the JSON is nested deeper than {max_depth}") from None
     if _too_deep(document, max_depth):
         raise IntakeError(400, "too_deep", f"the JSON is nested deeper than {max_depth}")
     return document
