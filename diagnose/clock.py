@@ -2,9 +2,14 @@
 and never sleep for real."""
 from __future__ import annotations
 
+import select
 import time
 from dataclasses import dataclass
 from typing import Callable
+
+
+def _readable(sockets: list, timeout: float) -> list:
+    return select.select(sockets, [], [], max(0.0, timeout))[0]
 
 
 @dataclass(frozen=True)
@@ -12,6 +17,8 @@ class Clock:
     monotonic: Callable[[], float] = time.monotonic   # deadlines and durations
     sleep: Callable[[float], None] = time.sleep       # pauses (a fake one just advances)
     time: Callable[[], float] = time.time             # wall-clock moments (file ages)
+    # waiting for sockets: those of the list that became readable within the timeout (seconds)
+    wait: Callable[[list, float], list] = _readable
 
 
 SYSTEM = Clock()

@@ -20,8 +20,8 @@ def igd_factory():
     """Test routers (UPnP IGD on loopback) made on demand, all closed after the test."""
     running = []
 
-    def make(**settings):
-        server = igd_server.serve(igd_server.Config(**settings))
+    def make(ssdp_thread=True, **settings):
+        server = igd_server.serve(igd_server.Config(**settings), ssdp_thread)
         running.append(server)
         return server
     yield make

@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ..clock import SYSTEM, Clock
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net import dnsquery, reach
@@ -27,9 +28,10 @@ MAX_TARGETS = 3
 MAX_CONFIGURED = 3
 
 
-def query_aaaa(server: str, name: str, timeout: float, port: int = 53) -> dict[str, Any]:
+def query_aaaa(server: str, name: str, timeout: float, port: int = 53,
+               clock: Clock = SYSTEM) -> dict[str, Any]:
     """One AAAA question; an observation, never an exception."""
-    return dnsquery.query(server, name, timeout, port, "AAAA")
+    return dnsquery.query(server, name, timeout, port, "AAAA", clock)
 
 
 def _is_global_unicast(address) -> bool:

@@ -12,13 +12,12 @@ scapy is imported lazily (only the packet socket, through l2.open_socket).
 from __future__ import annotations
 
 import os
-import select
 import struct
 import threading
-import time
 import itertools
 from typing import Iterator
 
+from ..clock import SYSTEM, Clock
 from . import ppp_close
 from .l2 import describe_error, drain, ethernet_hwaddr, is_unicast_mac, open_socket, parse_mac, \
     set_send_timeout
@@ -56,18 +55,6 @@ CLOSE_RESERVE_S = 0.3    # kept back from the budget so the orderly close always
 PADT_SEND_TIMEOUT_S = 0.2
 CLOSED_POLL_S = 0.1      # how soon a login notices that close_all() (atexit) took its session
 
-
-
-class Clock:
-    """Time, and waiting for frames: the real ones. A test passes its own (a time that moves
-    only while the login waits), so a stage's timeout is tested without sleeping through it."""
-
-    monotonic = staticmethod(time.monotonic)
-
-    @staticmethod
-    def wait(fds: list, timeout: float) -> list:
-        """The fds that became readable within timeout seconds."""
-        return select.select(fds, [], [], timeout)[0]
 
 
 class Retransmit:
@@ -549,7 +536,7 @@ def login(iface: str, *, creds, budget: float, src_mac: str | None = None, servi
     "ipcp", "padt_sent", "elapsed_ms", "error"}, with both halves of the account scrubbed from
     every string.
     """
-    clock = clock or Clock()
+    clock = clock or SYSTEM
     started = clock.monotonic()
     result: dict = {"outcome": "error", "step": None, "message": None, "ac": None,
                     "session_id": None, "pads_error": None, "lcp": {}, "auth": None,

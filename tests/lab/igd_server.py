@@ -274,23 +274,36 @@ class Responder:
                 data, sender = self.sock.recvfrom(4096)
             except OSError:
                 return  # closed
-            lines = data.decode("latin-1").split("\r\n")
-            if not lines[0].startswith("M-SEARCH"):
-                continue
-            target = next((l.split(":", 1)[1].strip() for l in lines if l.upper().startswith("ST:")), "")
-            if target == "ssdp:all":
-                target = "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
-            if "InternetGatewayDevice" not in target:
-                continue
+            self.answer(data, sender)
+
+    def serve_pending(self) -> None:
+        """Answer the searches queued so far, without waiting: a unit test's VirtualClock calls
+        this (no thread: what it answers is there before the search looks)."""
+        while True:
             try:
-                if self.config.hostile == "ssdp-noise":
-                    for noise in (b"\x00" * 3000, b"NOTIFY * HTTP/1.1\r\n\r\n",
-                                  b"HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\nLOCATION: x\r\n\r\n",
-                                  b"HTTP/1.1 404 Not Found\r\n\r\n"):
-                        self.sock.sendto(noise, sender)
-                self.sock.sendto(ssdp_answer(self.config, target, self.http_port), sender)
-            except OSError:
-                pass
+                data, sender = self.sock.recvfrom(4096, socket.MSG_DONTWAIT)
+            except OSError:   # nothing queued (or closed)
+                return
+            self.answer(data, sender)
+
+    def answer(self, data: bytes, sender) -> None:
+        lines = data.decode("latin-1").split("\r\n")
+        if not lines[0].startswith("M-SEARCH"):
+            return
+        target = next((l.split(":", 1)[1].strip() for l in lines if l.upper().startswith("ST:")), "")
+        if target == "ssdp:all":
+            target = "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
+        if "InternetGatewayDevice" not in target:
+            return
+        try:
+            if self.config.hostile == "ssdp-noise":
+                for noise in (b"\x00" * 3000, b"NOTIFY * HTTP/1.1\r\n\r\n",
+                              b"HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\nLOCATION: x\r\n\r\n",
+                              b"HTTP/1.1 404 Not Found\r\n\r\n"):
+                    self.sock.sendto(noise, sender)
+            self.sock.sendto(ssdp_answer(self.config, target, self.http_port), sender)
+        except OSError:
+            pass
 
     def close(self) -> None:
         try:
@@ -301,17 +314,19 @@ class Responder:
 
 
 class Running:
-    """An in-process test IGD (unit tests): its ports, and close()."""
+    """An in-process test IGD (unit tests): its ports, and close(). With ssdp_thread=False its
+    SSDP responder answers only when ssdp.serve_pending() is called (a VirtualClock's serve)."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, ssdp_thread: bool = True):
         handler = type("BoundHandler", (Handler,), {"config": config})
         self.http = QuietServer((config.http_addr, config.http_port), handler)
         self.http_port = self.http.server_address[1]
         self.ssdp = Responder(config, self.http_port)
         self.ssdp_port = self.ssdp.port
         self.threads = [threading.Thread(target=self.http.serve_forever, args=(SHUTDOWN_POLL_S,),
-                                         daemon=True),
-                        threading.Thread(target=self.ssdp.serve_forever, daemon=True)]
+                                         daemon=True)]
+        if ssdp_thread:
+            self.threads.append(threading.Thread(target=self.ssdp.serve_forever, daemon=True))
         for thread in self.threads:
             thread.start()
 
@@ -321,8 +336,8 @@ class Running:
         self.http.server_close()
 
 
-def serve(config: Config) -> Running:
-    return Running(config)
+def serve(config: Config, ssdp_thread: bool = True) -> Running:
+    return Running(config, ssdp_thread)
 
 
 # ------------------------------------------------------------------ the lab side (root, netns)

@@ -19,6 +19,7 @@ from diagnose.net import dnsquery, resolvconf
 from diagnose.platform import linux
 
 from .facts import HEALTHY
+from .virtual_clock import VirtualClock
 
 ROUTE = """Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0
@@ -293,32 +294,39 @@ def test_dns_replies_hostile_or_not_are_observations(reply, outcome):
 
 
 def test_a_lost_dns_question_is_asked_again_within_the_wait():
-    """The first datagram is lost (a lossy line): the resend, same id, gets the answer."""
+    """The first datagram is lost (a lossy line): the resend, same id, gets the answer, halfway
+    through the wait (on the query's clock: the test waits for nothing)."""
     from .dns_stub import StubResolver
     asked = []
 
     def lose_the_first(query):
-        asked.append(query)
+        asked.append((clock.now, query))
         if len(asked) == 1:
             return None
         return query[:2] + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00" + query[12:] + ANSWER
-    server = StubResolver(lose_the_first)
+    server = StubResolver(lose_the_first, threaded=False)
+    clock = VirtualClock(serve=[server.serve_pending])
     try:
-        result = dnsquery.query_a("127.0.0.1", "a.test", 1.0, port=server.port)
+        result = dnsquery.query_a("127.0.0.1", "a.test", 1.0, port=server.port, clock=clock)
     finally:
         server.close()
     assert (result["outcome"], result["answers"]) == ("answer", ["203.0.113.80"])
-    assert len(asked) == 2 and asked[0] == asked[1]
+    assert len(asked) == 2 and asked[0][1] == asked[1][1]
+    assert asked[1][0] - asked[0][0] == pytest.approx(1.0 * dnsquery.RESEND_FRACTION)
+    assert result["latency_ms"] == pytest.approx(1000 * dnsquery.RESEND_FRACTION)
 
 
 def test_dns_query_to_silent_server_times_out():
+    clock = VirtualClock()
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))
     try:
-        result = dnsquery.query_a("127.0.0.1", "a.test", 0.3, port=silent.getsockname()[1])
+        result = dnsquery.query_a("127.0.0.1", "a.test", 0.3, port=silent.getsockname()[1],
+                                  clock=clock)
+        assert silent.recv(512) and silent.recv(512)       # asked, then asked again
     finally:
         silent.close()
-    assert result["outcome"] == "timeout"
+    assert result["outcome"] == "timeout" and clock.now == pytest.approx(1000.3)
 
 
 class Hostile(BaseHTTPRequestHandler):
@@ -351,7 +359,8 @@ class Hostile(BaseHTTPRequestHandler):
 def http_server():
     # A thread per request, not waited for at the end: the slow page's sleep outlives the test.
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
+                     daemon=True).start()   # shutdown() waits for the next poll
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
@@ -371,7 +380,7 @@ def test_fetch_classifies_without_reading_hostile_bodies(tmp_path, http_server):
 
 def test_fetch_keeps_one_wait_for_handshake_and_answer(tmp_path, http_server, monkeypatch):
     """The total, not the read wait, bounds a fetch: on a lossy line they must not add up."""
-    monkeypatch.setattr(internet, "FETCH_WAIT_S", 0.3)
+    monkeypatch.setattr(internet, "FETCH_WAIT_S", 0.05)   # a real socket's wait: kept short
     result = internet.fetch(ctx(tmp_path), http_server + "/slow", [])
     assert result["outcome"] == "timeout" and result["ms"] < internet.READ_WAIT_S * 1000
 

@@ -18,9 +18,11 @@ from diagnose.context import Context
 from diagnose.engine import judge, pack
 from diagnose.model import CheckResult, Status
 from diagnose.net import igd
+from diagnose.net.igd import ssdp
 from tests.lab import igd_server
 
 from .facts import results
+from .virtual_clock import VirtualClock
 
 Addr = namedtuple("Addr", "family address netmask broadcast ptp")
 LOOPBACK = "127.0.0.1"
@@ -168,29 +170,37 @@ def test_search_finds_the_gateway_and_stops_early(igd_factory):
                                  "location": f"http://{LOOPBACK}:{server.http_port}/rootDesc.xml"}]
 
 
+def search(server, wait, accept, **kwargs):
+    """igd.search on a VirtualClock, against a test IGD whose SSDP answers without a thread:
+    the whole wait passes without waiting. (server None: nothing answers.)"""
+    clock = VirtualClock(serve=[server.ssdp.serve_pending] if server else [])
+    started = clock.now
+    found = igd.search(LOOPBACK, wait, accept, clock=clock, **kwargs)
+    return found, clock.now - started
+
+
 def test_search_ignores_noise_foreign_locations_and_strangers(igd_factory):
-    noisy = igd_factory(hostile="ssdp-noise")
-    found = igd.search(LOOPBACK, 0.3, lambda a: True, target=(LOOPBACK, noisy.ssdp_port))
-    assert found["outcome"] == "found"
+    noisy = igd_factory(hostile="ssdp-noise", ssdp_thread=False)
+    found, elapsed = search(noisy, 0.3, lambda a: True, target=(LOOPBACK, noisy.ssdp_port))
+    assert found["outcome"] == "found" and elapsed == pytest.approx(0.3)   # no gateway to prefer
     assert {i["why"] for i in found["ignored"]} == {"not an SSDP answer", "not an Internet Gateway Device"}
-    foreign = igd_factory(hostile="foreign-location")
-    found = igd.search(LOOPBACK, 0.3, lambda a: True, target=(LOOPBACK, foreign.ssdp_port))
+    foreign = igd_factory(hostile="foreign-location", ssdp_thread=False)
+    found, _ = search(foreign, 0.3, lambda a: True, target=(LOOPBACK, foreign.ssdp_port))
     assert found["outcome"] == "none"
     assert found["ignored"] == [{"address": LOOPBACK, "why": "location is not on the answering device"}]
-    found = igd.search(LOOPBACK, 0.3, lambda a: False, target=(LOOPBACK, noisy.ssdp_port))
+    found, _ = search(noisy, 0.3, lambda a: False, target=(LOOPBACK, noisy.ssdp_port))
     assert found["outcome"] == "none" and found["ignored"][0]["why"] == "outside the local network"
 
 
-def test_search_without_answer_keeps_its_wait():
+def test_search_without_answer_keeps_its_wait_and_asks_again():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind((LOOPBACK, 0))
-        started = time.monotonic()
-        found = igd.search(LOOPBACK, 0.3, lambda a: True, target=silent.getsockname())
-        elapsed = time.monotonic() - started
-        assert silent.recv(4096).startswith(b"M-SEARCH * HTTP/1.1\r\n")
+        found, elapsed = search(None, 0.3, lambda a: True, target=silent.getsockname())
+        searches = [silent.recv(4096) for _ in range(2 * len(igd.SEARCH_TARGETS))]
+    assert all(s.startswith(b"M-SEARCH * HTTP/1.1\r\n") for s in searches)   # sent, then again
     assert found == {"outcome": "none", "devices": [], "ignored": [], "error": None,
                      "gateway_port": None}
-    assert 0.29 < elapsed < 0.3 + SLACK_S
+    assert elapsed == pytest.approx(0.3)
 
 
 def test_a_gateway_without_ssdp_ends_the_search_after_a_short_grace():
@@ -200,12 +210,10 @@ def test_a_gateway_without_ssdp_ends_the_search_after_a_short_grace():
         port = closed.getsockname()[1]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind((LOOPBACK, 0))
-        started = time.monotonic()
-        found = igd.search(LOOPBACK, 2.0, lambda a: True, prefer=LOOPBACK,
-                           target=silent.getsockname(), unicast_port=port)
-        elapsed = time.monotonic() - started
+        found, elapsed = search(None, 2.0, lambda a: True, prefer=LOOPBACK,
+                                target=silent.getsockname(), unicast_port=port)
     assert found["gateway_port"] == "closed" and found["outcome"] == "none"
-    assert elapsed < 2.0 / 2   # the grace, not the window
+    assert elapsed <= 2.0 * ssdp.RESEND_FRACTION + ssdp.CLOSED_GRACE_S + 1e-9   # not the window
 
 
 def test_the_gateway_answers_the_unicast_search(igd_factory):
@@ -355,18 +363,26 @@ def test_check_hostile_router_is_an_error_with_reason_in_time(monkeypatch, igd_f
     assert elapsed < router.CHECK.timeout
 
 
+def search_on(monkeypatch, clock):
+    """The router check's SSDP search waits on `clock`."""
+    real = igd.search
+    monkeypatch.setattr(igd, "search", lambda *a, **k: real(*a, clock=clock, **k))
+
+
 def test_check_without_an_igd_concludes_nothing(monkeypatch):
-    started = time.monotonic()
+    clock = VirtualClock()
+    search_on(monkeypatch, clock)
     result = router.run(ctx())
-    assert time.monotonic() - started < router.SSDP_WAIT_S + SLACK_S
+    assert clock.now - 1000.0 <= router.SSDP_WAIT_S
     assert result.status is Status.OK and result.facts["found"] is False
     assert result.facts["connected"] is None and result.facts["devices"] == []
 
 
 def test_check_does_not_ask_an_igd_that_is_not_the_gateway(monkeypatch, igd_factory):
-    result, _ = check(monkeypatch, igd_factory(status="Disconnected",
-                                               error="ERROR_AUTHENTICATION_FAILURE"),
-                      gateway="127.0.0.2")
+    server = igd_factory(status="Disconnected", error="ERROR_AUTHENTICATION_FAILURE",
+                         ssdp_thread=False)
+    search_on(monkeypatch, VirtualClock(serve=[server.ssdp.serve_pending]))
+    result, _ = check(monkeypatch, server, gateway="127.0.0.2")
     assert result.status is Status.OK and result.facts["is_gateway"] is False
     assert result.facts["description"] is None and result.facts["connected"] is None
 

@@ -11,6 +11,7 @@ from diagnose.model import CheckResult, Status
 from diagnose.net import reach
 
 from .dns_stub import StubResolver
+from .virtual_clock import VirtualClock
 
 
 @pytest.mark.parametrize("address, counts", [
@@ -100,19 +101,20 @@ def a_record_instead(query):
     (lambda query: None, "timeout", []),
 ])
 def test_query_aaaa_observes_and_never_raises(reply, outcome, answers):
-    stub = StubResolver(reply)
+    stub = StubResolver(reply, threaded=False)
     try:
-        result = ipv6.query_aaaa("127.0.0.1", "www.a.test", 0.3 if outcome == "timeout" else 2.0,
-                                  port=stub.port)
+        result = ipv6.query_aaaa("127.0.0.1", "www.a.test", 2.0, port=stub.port,
+                                  clock=VirtualClock(serve=[stub.serve_pending]))
     finally:
         stub.sock.close()
     assert (result["outcome"], sorted(result["answers"])) == (outcome, answers)
 
 
 def test_query_aaaa_caps_the_answers():
-    stub = StubResolver(aaaa(*[f"2001:db8::{i:x}" for i in range(1, 40)]))
+    stub = StubResolver(aaaa(*[f"2001:db8::{i:x}" for i in range(1, 40)]), threaded=False)
     try:
-        result = ipv6.query_aaaa("127.0.0.1", "www.a.test", 0.5, port=stub.port)
+        result = ipv6.query_aaaa("127.0.0.1", "www.a.test", 0.5, port=stub.port,
+                                  clock=VirtualClock(serve=[stub.serve_pending]))
     finally:
         stub.sock.close()
     assert len(result["answers"]) == 8

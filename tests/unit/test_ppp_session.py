@@ -8,7 +8,6 @@ VirtualClock moves time on only while the login waits with nothing to read.
 """
 from __future__ import annotations
 
-import select
 import socket
 import struct
 import threading
@@ -22,6 +21,8 @@ from diagnose.net import ppp_close, ppp_frames as pf, ppp_session as ps
 from diagnose.net.ppp_secrets import Credentials
 from tests.lab.ppp_ac import AccessConcentrator
 from tests.properties import examples
+
+from .virtual_clock import VirtualClock
 
 CLIENT_MAC = bytes.fromhex("02aabbccdd01")
 AC_MAC = "02:aa:bb:cc:dd:02"
@@ -112,23 +113,6 @@ def make_ac(**kwargs):
     ac = AccessConcentrator(AC_MAC, user=USER, password=PASSWORD, on_event=events.append,
                             **kwargs)
     return ac, events
-
-
-class VirtualClock:
-    """The login's time: it moves only when the login waits and nothing is there to read, so a
-    timeout is reached at once. Frames the Wire queued are seen without waiting."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def monotonic(self):
-        return self.now
-
-    def wait(self, fds, timeout):
-        ready = select.select(fds, [], [], 0)[0]
-        if not ready:
-            self.now += max(0.0, timeout)
-        return ready
 
 
 def login(budget=3.0, creds=CREDS, clock=None, **kwargs):

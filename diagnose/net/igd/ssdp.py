@@ -5,12 +5,11 @@ a LOCATION on another host, is ignored (and listed, up to MAX_LISTED)."""
 from __future__ import annotations
 
 import errno
-import select
 import socket
-import time
 from contextlib import ExitStack
 from typing import Any, Callable
 
+from ...clock import SYSTEM, Clock
 from .values import clean, same_device_url
 
 SSDP_GROUP = ("239.255.255.250", 1900)
@@ -52,7 +51,7 @@ def parse_answer(data: bytes) -> dict[str, str] | None:
 
 def search(local_addr: str, wait: float, accept: Callable[[str], bool], *,
            prefer: str | None = None, target: tuple[str, int] = SSDP_GROUP,
-           unicast_port: int = SSDP_GROUP[1]) -> dict[str, Any]:
+           unicast_port: int = SSDP_GROUP[1], clock: Clock = SYSTEM) -> dict[str, Any]:
     """M-SEARCH for an IGD from local_addr, listening `wait` seconds (less once `prefer` answers).
 
     The search goes to the multicast group and, when `prefer` (the gateway) is given, to that
@@ -60,14 +59,14 @@ def search(local_addr: str, wait: float, accept: Callable[[str], bool], *,
     port unreachable, after which only CLOSED_GRACE_S more is spent on multicast answers.
     `gateway_port` records it: answered, closed or None (nothing heard). Answers from addresses
     `accept` refuses, or naming a LOCATION on another host, are ignored. `target` is the
-    multicast group; tests pass a loopback address instead.
+    multicast group; tests pass a loopback address instead. Waits are on `clock`.
     """
     devices: list[dict[str, Any]] = []
     ignored: list[dict[str, Any]] = []
     result = {"outcome": "none", "devices": devices, "ignored": ignored, "error": None,
               "gateway_port": None}
-    deadline = time.monotonic() + wait
-    resend_at: float | None = time.monotonic() + wait * RESEND_FRACTION
+    deadline = clock.monotonic() + wait
+    resend_at: float | None = clock.monotonic() + wait * RESEND_FRACTION
     try:
         with ExitStack() as stack:
             sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
@@ -83,12 +82,12 @@ def search(local_addr: str, wait: float, accept: Callable[[str], bool], *,
             def gateway_closed() -> None:
                 nonlocal direct, deadline
                 result["gateway_port"], direct = "closed", None   # the stack closes it
-                deadline = min(deadline, time.monotonic() + CLOSED_GRACE_S)
+                deadline = min(deadline, clock.monotonic() + CLOSED_GRACE_S)
 
             if _send_searches(sock, target, direct):
                 gateway_closed()
             for _ in range(MAX_DATAGRAMS):
-                now = time.monotonic()
+                now = clock.monotonic()
                 if now >= deadline or (prefer and any(d["address"] == prefer for d in devices)):
                     break
                 if resend_at is not None and now >= resend_at:
@@ -97,8 +96,8 @@ def search(local_addr: str, wait: float, accept: Callable[[str], bool], *,
                         gateway_closed()
                         continue
                 waiting = [s for s in (sock, direct) if s is not None]
-                readable, _, _ = select.select(
-                    waiting, [], [], max(0.001, min(deadline, resend_at or deadline) - now))
+                readable = clock.wait(waiting,
+                                      max(0.001, min(deadline, resend_at or deadline) - now))
                 for ready in readable:
                     try:
                         data, (address, _port) = ready.recvfrom(MAX_DATAGRAM)
