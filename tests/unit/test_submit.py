@@ -72,7 +72,8 @@ class TicketServer:
         self.tickets: dict[str, bytes] = {}
         self.plan: list[tuple] = []
         self.default: tuple = ("store",)
-        self.delay = 0.0
+        self.pairs: threading.Barrier | None = None   # pair_up()
+        self.paired = 0
         self.got_request = threading.Event()
         self.release = threading.Event()
         self.lock = threading.Lock()
@@ -90,8 +91,13 @@ class TicketServer:
                                            "headers": {k.lower(): v for k, v in self.headers.items()}})
                     action = owner.plan.pop(0) if owner.plan else owner.default
                 owner.got_request.set()
-                if owner.delay:
-                    time.sleep(owner.delay)
+                if owner.pairs is not None:
+                    try:
+                        owner.pairs.wait()
+                        with owner.lock:
+                            owner.paired += 1
+                    except threading.BrokenBarrierError:   # no partner came: answer anyway
+                        pass
                 kind = action[0]
                 if kind == "store":
                     self.answer(owner.store(key, body))
@@ -125,6 +131,11 @@ class TicketServer:
         # A short poll: shutdown() waits for it at the end of every test.
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
                                        daemon=True)
+
+    def pair_up(self, wait: float = 10.0) -> None:
+        """Hold each request until another one arrives, then answer both: two senders are
+        proven to overlap without a fixed delay (a request left alone waits `wait` at most)."""
+        self.pairs = threading.Barrier(2, timeout=wait)
 
     def store(self, key, body) -> int:
         with self.lock:
@@ -610,7 +621,7 @@ def test_a_report_locked_by_another_run_is_skipped(server, data):
 
 
 def test_two_concurrent_send_pending_threads_never_post_the_same_report(server, data):
-    server.delay = 0.15
+    server.pair_up()
     reports = [make_report() for _ in range(6)]
     for report in reports:
         submit.queue(report, data)
@@ -630,6 +641,7 @@ def test_two_concurrent_send_pending_threads_never_post_the_same_report(server, 
     delivered = [r.id for output in outputs for r in output if r.outcome == "delivered"]
     assert sorted(delivered) == sorted(keys)
     assert queued(data) == []
+    assert server.paired >= 2          # the two were posting at the same time
 
 
 CHILD = textwrap.dedent("""
@@ -653,7 +665,7 @@ def child(action, profile, data, *extra) -> subprocess.Popen:
 
 
 def test_two_concurrent_send_pending_processes_never_post_the_same_report(server, data):
-    server.delay = 0.2
+    server.pair_up()
     reports = [make_report() for _ in range(6)]
     for report in reports:
         submit.queue(report, data)
@@ -664,6 +676,7 @@ def test_two_concurrent_send_pending_processes_never_post_the_same_report(server
     assert sorted(server.keys()) == sorted(report["id"] for report in reports)
     assert sorted(r["id"] for r in results if r["outcome"] == "delivered") == sorted(server.keys())
     assert queued(data) == []
+    assert server.paired >= 2          # the two were posting at the same time
 
 
 def test_kill_9_during_the_post_keeps_the_report_and_a_later_run_delivers_it(server, data):
