@@ -49,5 +49,8 @@ BY_NAME = {side.name: side for side in ALL}
 BY_LETTER = {side.letter: side for side in ALL}
 NAMES = tuple(side.name for side in ALL)
 LETTERS = "".join(side.letter for side in ALL)
+# The side of "nothing is wrong", and the side of a run no rule concludes on (the fallback).
+NO_FAULT = next(side for side in ALL if side.exit_code is ExitCode.NO_FAULT)
+INCONCLUSIVE = next(side for side in ALL if side.exit_code is ExitCode.INCONCLUSIVE)
 # A verdict code: side letter and two digits 2-9 (nothing to mishear on the phone).
 CODE_PATTERN = f"[{LETTERS}][2-9]{{2}}"

@@ -10,7 +10,7 @@ from . import derive
 from .conditions import MISSING, evaluate, lookup, unobserved_basis
 from .pack import PLACEHOLDER, Rule
 
-FALLBACK_RULE, FALLBACK_CODE = "no-conclusion", "X99"
+FALLBACK_RULE, FALLBACK_CODE = "no-conclusion", f"{sides.INCONCLUSIVE.letter}99"
 _LOWER = {"high": "medium", "medium": "low", "low": "low"}
 
 
@@ -52,14 +52,14 @@ def judge(rules: list[Rule], results: Mapping[str, CheckResult], *, privileged: 
         chosen = next(m for m in faults if m[0] is root)
     else:
         candidates = [m for m in matched if m[0].verdict_only]
-        candidates.sort(key=lambda m: m[0].side != "none")
+        candidates.sort(key=lambda m: m[0].side != sides.NO_FAULT.name)
         chosen = candidates[0] if candidates else None
     return findings, _verdict(chosen, faults, results, privileged, lang, isp)
 
 
 def _verdict(chosen, faults, results, privileged: bool, lang: str, isp) -> Verdict:
     if chosen is None:
-        verdict = Verdict(side="unknown", code=FALLBACK_CODE, rule=FALLBACK_RULE,
+        verdict = Verdict(side=sides.INCONCLUSIVE.name, code=FALLBACK_CODE, rule=FALLBACK_RULE,
                           title=t(lang, "No clear cause was found."),
                           advice=[t(lang, "Restart the router and this computer, then run diagnose again.")],
                           confidence="low")
@@ -76,7 +76,7 @@ def _verdict(chosen, faults, results, privileged: bool, lang: str, isp) -> Verdi
         verdict.confidence = _LOWER[verdict.confidence]
     # Not everything was observed: the verdict rests on a fact that could not be read, or the run
     # lacked the rights to read some. One step lower either way: the same doubt, said once.
-    unprivileged = not privileged and verdict.side != "none"
+    unprivileged = not privileged and verdict.side != sides.NO_FAULT.name
     if verdict.not_observed or unprivileged:
         verdict.confidence = _LOWER[verdict.confidence]
     if unprivileged:

@@ -7,11 +7,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import sides
+from ..exit_codes import ExitCode
 from ..i18n import CONFIDENCE_MEANINGS, CONFIDENCE_NAMES, STATUS_NAMES, check_name, t
 from .screen import pad, width, wrap, wrap_list
 
 _COLOURS = {"ok": "32", "problem": "31", "skipped": "2", "error": "35", "timeout": "33"}
-_SIDE_COLOUR = {"none": "32", "user": "33", "home": "33", "unknown": "35"}
+# The verdict's colour follows what its side means for the subscriber (sides.py: exit code):
+# green no fault, yellow fixable at home, magenta inconclusive, red outside the home.
+_OUTCOME_COLOUR = {ExitCode.NO_FAULT: "32", ExitCode.FAULT_FIXABLE_AT_HOME: "33",
+                   ExitCode.INCONCLUSIVE: "35"}
 _NOTABLE = ("problem", "error", "timeout")          # one line each; the rest are grouped
 
 
@@ -37,7 +42,8 @@ def render(report: dict[str, Any], *, colour: bool = False, detail: str = "norma
     lines = []
     if report.get("interrupted"):
         lines += wrap(t(lang, "Interrupted: the report below is partial."), columns)
-    lines += [_paint(line, "1;" + _SIDE_COLOUR.get(verdict["side"], "31"), colour)
+    side = sides.BY_NAME.get(verdict["side"])
+    lines += [_paint(line, "1;" + _OUTCOME_COLOUR.get(side and side.exit_code, "31"), colour)
               for line in headline(report, columns)]
     lines.append("")
     lines.append(t(lang, "What to do:"))

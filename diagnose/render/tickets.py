@@ -16,7 +16,7 @@ def submitted(results: Iterable[Any], messages: dict[str, str], lang: str) -> st
 
 
 def history(summary: list[dict[str, Any]], days: int, lang: str) -> str:
-    faults = [group for group in summary if group["side"] != "none"]
+    faults = [group for group in summary if group["side"] != sides.NO_FAULT.name]
     if not faults:
         return t(lang, "No fault in the last {days} days.", days=days) + "\n"
     lines = [t(lang, "In the last {days} days:", days=days)]
