@@ -42,12 +42,12 @@ def test_observed_results_are_never_changed():
 
 
 @pytest.mark.parametrize("change, words", [
-    ({"derive": "modem"}, "unknown"),
+    ({"derive": "no_such_check"}, "unknown"),
     ({"doc": ""}, "doc"),
     ({"first": [{"when": {"fact": "gateway.x", "is": True}}]}, "a case is"),
-    ({"first": [{"when": {"fact": "modem.x", "is": True}, "set": {"a": 1}}]}, "bad condition"),
+    ({"first": [{"when": {"fact": "no_such_check.x", "is": True}, "set": {"a": 1}}]}, "bad condition"),
     ({"first": [{"when": {"always": True}, "set": {"A b": 1}}]}, "lower case"),
-    ({"first": [{"when": {"always": True}, "set": {"a": {"fact": "modem.x"}}}]}, "CHECK.PATH"),
+    ({"first": [{"when": {"always": True}, "set": {"a": {"fact": "no_such_check.x"}}}]}, "CHECK.PATH"),
     ({"map": {"cost": {"by": "nothing", "table": {}}}}, "derived before"),
     ({"colour": 1}, "unknown key"),
 ])

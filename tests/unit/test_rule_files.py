@@ -27,7 +27,7 @@ GOOD = """\
     (("side: user", "side: router"), 3, "side must be one of"),
     (("layer: 3", "layer: 0"), 5, "layer"),
     (("is: false}", "is: [false]}"), 6, "single value"),
-    (("gateway.reachable", "modem.reachable"), 6, "unknown check 'modem'"),
+    (("gateway.reachable", "no_such_check.reachable"), 6, "unknown check 'no_such_check'"),
     (("zh_CN: 演示。", "de: Demo."), 7, "lacks its zh_CN text"),
     (("advice: {en: [Do it.], zh_CN: [照做。]}", "advice: {en: [Do it.]}"), 8, "zh_CN"),
     (("  doc:", "  extra: 1\n  doc:"), 9, "unknown key"),

@@ -71,6 +71,12 @@ def test_every_side_text_is_translated(side):
             assert zh.gettext(text) != text, f"add the zh_CN text of {text!r}"
 
 
+def test_the_operators_board_colours_every_side():
+    pytest.importorskip("markupsafe")          # the server's extra
+    from diagnose.server import charts
+    assert set(charts.COLOURS) == set(sides.NAMES), "diagnose/server/charts.py: give it a colour"
+
+
 def test_the_published_schema_knows_every_side():
     definitions = SCHEMA["$defs"]
     assert tuple(definitions["side"]["enum"]) == sides.NAMES
