@@ -343,6 +343,16 @@ def run(ctx) -> CheckResult:
         # e.g. a ping without -M (BusyBox), or a socket that sends nothing: nothing was observed
         return CheckResult(Status.SKIPPED, facts, N_("the DF probes could not be sent"))
     # Observed: silence, black holes and loss are facts; rule H63 (rules/path-mtu.yaml) judges.
+    # When larger sizes went silent above an answered one, the reason says what was measured.
+    if facts["silent_above"]:
+        args = {"sizes": ", ".join(map(str, facts["silent_sizes"])),
+                "largest": facts["largest_answered"]}
+        if facts["loss_seen"]:
+            return CheckResult(Status.OK, facts, N_(
+                "no reply and no error at {sizes} bytes, {largest} bytes answered; some answers "
+                "needed a resend (the line loses packets)"), reason_args=args)
+        return CheckResult(Status.OK, facts, N_(
+            "no reply and no error at {sizes} bytes, {largest} bytes answered"), reason_args=args)
     return CheckResult(Status.OK, facts)
 
 

@@ -275,7 +275,18 @@ def test_system_ping_fallback(no_sockets):
     result = path_mtu.run(context(ping))
     assert result.status is Status.OK and result.facts["method"] == "ping"
     assert result.facts["silent_sizes"] == [1460, 1472, 1480, 1492, 1500]
-    assert result.facts["silent_above"] is True and result.reason is None
+    assert result.facts["silent_above"] is True and result.facts["loss_seen"] is False
+    assert result.reason == "no reply and no error at {sizes} bytes, {largest} bytes answered"
+    assert result.reason_args == {"sizes": "1460, 1472, 1480, 1492, 1500", "largest": 1400}
+
+
+def test_silence_on_a_lossy_line_says_answers_needed_a_resend(no_sockets):
+    def ping(argv, timeout):
+        size = int(argv[argv.index("-s") + 1]) + path_mtu.HEADERS
+        return HALF_LOST if size <= 1400 else SILENT
+    result = path_mtu.run(context(ping))
+    assert result.status is Status.OK and result.facts["loss_seen"] is True
+    assert "needed a resend" in result.reason and result.reason_args["largest"] == 1400
 
 
 @pytest.mark.parametrize("answered_up_to", [1400, None])
@@ -285,7 +296,8 @@ def test_silence_is_observed_not_judged(no_sockets, answered_up_to):
         size = int(argv[argv.index("-s") + 1]) + path_mtu.HEADERS
         return REPLY if answered_up_to and size <= answered_up_to else SILENT
     result = path_mtu.run(context(ping))
-    assert (result.status, result.reason) == (Status.OK, None)
+    assert result.status is Status.OK
+    assert (result.reason is None) == (answered_up_to is None)   # measured silence is named
     assert result.facts["largest_answered"] == answered_up_to
 
 
