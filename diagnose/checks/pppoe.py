@@ -16,7 +16,8 @@ import time
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net.ppp_secrets import networkmanager_account, peers_user, scrub_tree, user_hint, words
+from ..net.ppp_secrets import (keyfile, networkmanager_account, peers_user, scrub_tree,
+                                user_hint, words)
 from ..net.pppoe_discovery import clean_text
 from ..platform import NotObserved
 from . import packet_probes
@@ -115,30 +116,13 @@ def peers_options(text: str) -> dict:
 
 def networkmanager_entry(name: str, text: str) -> dict | None:
     """A NetworkManager pppoe connection and the adapter it dials on ([pppoe] parent wins)."""
-    kind, parent, interface = None, None, None
-    for line in text.splitlines():
-        key, _, value = line.partition("=")
-        key = key.strip()
-        if key == "type":
-            kind = value.strip()
-        elif key == "parent" and value.strip():
-            parent = parent or value.strip()
-        elif key == "interface-name" and value.strip():
-            interface = interface or value.strip()
-    return {"file": name, "interface": parent or interface} if kind == "pppoe" else None
-
-
-def _keyfile(text: str) -> dict[str, dict[str, str]]:
-    sections: dict[str, dict[str, str]] = {}
-    current = sections.setdefault("", {})
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1].strip(), {})
-        elif "=" in line and not line.startswith(("#", ";")):
-            key, _, value = line.partition("=")
-            current[key.strip()] = value.strip()
-    return sections
+    groups = keyfile(text)
+    connection = groups.get("connection", {})
+    if connection.get("type") != "pppoe":
+        return None
+    return {"file": name,
+            "interface": groups.get("pppoe", {}).get("parent") or connection.get("interface-name")
+            or None}
 
 
 def vlans(nm_texts: list[tuple[str, str]], proc_config: str | None) -> dict[str, dict]:
@@ -149,8 +133,8 @@ def vlans(nm_texts: list[tuple[str, str]], proc_config: str | None) -> dict[str,
         if len(parts) == 3 and parts[1].isdigit():
             found[parts[0]] = {"parent": parts[2], "id": int(parts[1])}
     for _, text in nm_texts:
-        keyfile = _keyfile(text)
-        vlan, connection = keyfile.get("vlan", {}), keyfile.get("connection", {})
+        groups = keyfile(text)
+        vlan, connection = groups.get("vlan", {}), groups.get("connection", {})
         if connection.get("type") == "vlan" and vlan.get("id", "").isdigit():
             name = connection.get("interface-name") or f"{vlan.get('parent')}.{vlan['id']}"
             found.setdefault(name, {"parent": vlan.get("parent") or None, "id": int(vlan["id"])})
@@ -219,9 +203,10 @@ def _dialer(peers_texts, peers, nm_texts, nm, by_name, known_vlans):
         choices.append((f"peers/{entry['file']}", entry["interface"], options,
                         _Account(peers_user(text), None, options["remotename"])))
     for entry in nm:
-        keyfile = _keyfile(dict(nm_texts)[entry["file"]])
-        user, password = networkmanager_account(dict(nm_texts)[entry["file"]])
-        options = {"service": keyfile.get("pppoe", {}).get("service") or None, "ac_name": None,
+        text = dict(nm_texts)[entry["file"]]
+        user, password = networkmanager_account(text)
+        service = keyfile(text).get("pppoe", {}).get("service") or None
+        options = {"service": service, "ac_name": None,
                    "remotename": None, "logfile": []}
         choices.append((f"networkmanager/{entry['file']}", entry["interface"], options,
                         _Account(user, password)))

@@ -85,20 +85,30 @@ def find_secret(entries: Iterable[tuple[str, str, str]], user: str,
     return best
 
 
+def keyfile(text: str) -> dict[str, dict[str, str]]:
+    """The groups of a NetworkManager keyfile (a GLib key file): group -> key -> value, read by
+    configparser: `#` comments, `key=value`, the last of a repeated key wins, names keep their
+    case. A file that is no key file (text before the first group) has no groups; lines that
+    are not `key=value` are left out and the rest is kept."""
+    import configparser
+    parser = configparser.RawConfigParser(delimiters=("=",), comment_prefixes=("#",),
+                                          strict=False, empty_lines_in_values=False,
+                                          default_section="\0", interpolation=None)
+    parser.optionxform = str   # type: ignore[assignment,method-assign]
+    # GLib ignores leading white space; configparser would take the line as a continuation
+    try:
+        parser.read_string("\n".join(line.lstrip() for line in text.splitlines()))
+    except configparser.MissingSectionHeaderError:
+        return {}
+    except configparser.Error:   # what could be read is kept (a ParsingError comes at the end)
+        pass
+    return {group: dict(parser.items(group)) for group in parser.sections()}
+
+
 def networkmanager_account(text: str) -> tuple[str | None, str | None]:
-    """(username, password) of the [pppoe] section of a NetworkManager keyfile."""
-    section, user, password = None, None, None
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1].strip()
-        elif section == "pppoe" and "=" in line:
-            key, _, value = line.partition("=")
-            if key.strip() == "username":
-                user = value.strip() or None
-            elif key.strip() == "password":
-                password = value.strip() or None
-    return user, password
+    """(username, password) of the [pppoe] group of a NetworkManager keyfile."""
+    pppoe = keyfile(text).get("pppoe", {})
+    return pppoe.get("username") or None, pppoe.get("password") or None
 
 
 def load(read: Callable[[str], str | None], *, user: str | None, password: str | None = None,

@@ -65,6 +65,18 @@ def test_networkmanager_account():
     assert sec.networkmanager_account("[pppoe]\nusername=\n") == (None, None)
 
 
+def test_keyfile_reads_as_glib_does():
+    text = ("# NetworkManager\n[connection]\n  id = DSL\ntype=pppoe\nType=other\n"
+            "[pppoe]\nusername=a;b\npassword=p#1=x\nbroken line\nusername=second\n"
+            "[DEFAULT]\nkey=1\n")
+    assert sec.keyfile(text) == {
+        "connection": {"id": "DSL", "type": "pppoe", "Type": "other"},   # names keep their case
+        "pppoe": {"username": "second", "password": "p#1=x"},           # the last one wins
+        "DEFAULT": {"key": "1"}}                                        # no special group
+    assert sec.keyfile("username=x\n[pppoe]\n") == {}   # no key file: nothing before a group
+    assert sec.keyfile("") == {} and sec.keyfile("[a]\n[a]\nk=v\n") == {"a": {"k": "v"}}
+
+
 # ---------------------------------------------------------------- load
 
 def test_load_prefers_the_command_line_password():
