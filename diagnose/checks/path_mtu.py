@@ -38,8 +38,8 @@ from typing import Any
 
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
-from ..net.icmp import (ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_FRAG_NEEDED, echo_request,
-                        parse_echo_reply)
+from ..net.icmp import (DATAGRAM, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_FRAG_NEEDED, RAW,
+                        echo_request, open_echo_socket, parse_echo_reply)
 from ..net.reach import read_ping
 
 # Total IPv4 packet sizes, largest first: Ethernet 1500; PPPoE 1492; PPPoE over a tunnel or VLAN
@@ -60,13 +60,10 @@ SO_EE_ORIGIN_ICMP = 2
 class _Probe:
     """One socket, every size in flight at once; a size is settled by its first verdict."""
 
-    def __init__(self, target: str, sizes: tuple[int, ...], raw: bool):
-        self.target, self.sizes, self.raw = target, sizes, raw
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW if raw else socket.SOCK_DGRAM,
-                                  socket.IPPROTO_ICMP)
+    def __init__(self, target: str, sizes: tuple[int, ...], raw: bool, sock: socket.socket):
+        self.target, self.sizes, self.raw, self.sock = target, sizes, raw, sock
         self.sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE)
         self.sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
-        self.sock.setblocking(False)
         self.ident = int.from_bytes(os.urandom(2), "big")   # a datagram socket gets the kernel's
         self.token = os.urandom(8)
         self.sent: dict[int, float] = {}                      # seq -> when sent
@@ -211,9 +208,13 @@ class _Probe:
 def socket_probe(target: str, sizes: tuple[int, ...], *, raw: bool, window: float,
                  deadline: float) -> list[dict] | None:
     """The probes' results, or None when this kind of ICMP socket is not allowed here."""
+    opened = open_echo_socket(socket.AF_INET, privileged=raw, methods=(RAW if raw else DATAGRAM,))
+    if opened is None:   # EPERM/EACCES: not allowed here; anything else: not available either
+        return None
     try:
-        probe = _Probe(target, sizes, raw)
-    except OSError:   # EPERM/EACCES: not allowed here; anything else: not available either
+        probe = _Probe(target, sizes, raw, opened[1])
+    except OSError:
+        opened[1].close()
         return None
     try:
         return probe.run(window, deadline)

@@ -46,18 +46,18 @@ def parse_echo_reply(family: int, data: bytes, raw: bool) -> tuple[int, int] | N
     return ident, sequence
 
 
-def open_echo_socket(family: int, privileged: bool) -> tuple[str, socket.socket] | None:
-    """A non-blocking ICMP socket and how it was opened: an unprivileged datagram socket (where
-    net.ipv4.ping_group_range allows it), else raw as administrator; None when neither works.
-    None on Windows: no datagram ICMP sockets, and raw ones lose replies to the firewall (under
-    Wine they gave 1 s round trips for a 1 ms link); IcmpSendEcho2 (net/icmp_windows.py) and TCP
-    handshakes do the work there."""
+def open_echo_socket(family: int, privileged: bool,
+                     methods: tuple[str, ...] = (DATAGRAM, RAW)) -> tuple[str, socket.socket] | None:
+    """A non-blocking ICMP socket and how it was opened: by default an unprivileged datagram
+    socket (where net.ipv4.ping_group_range allows it), else raw as administrator; `methods`
+    gives another order or only one. None when none works. None on Windows: no datagram ICMP
+    sockets, and raw ones lose replies to the firewall (under Wine they gave 1 s round trips
+    for a 1 ms link); IcmpSendEcho2 (net/icmp_windows.py) and TCP handshakes do the work there."""
     if sys.platform == "win32":
         return None
     proto = socket.IPPROTO_ICMP if family == socket.AF_INET else socket.IPPROTO_ICMPV6
-    attempts = [(DATAGRAM, socket.SOCK_DGRAM)]
-    if privileged:
-        attempts.append((RAW, socket.SOCK_RAW))
+    kinds = {DATAGRAM: socket.SOCK_DGRAM, RAW: socket.SOCK_RAW}
+    attempts = [(method, kinds[method]) for method in methods if method != RAW or privileged]
     for method, kind in attempts:
         try:
             sock = socket.socket(family, kind, proto)
