@@ -32,10 +32,10 @@ import os
 import selectors
 import socket
 import struct
-import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..clock import SYSTEM, Clock
 from .icmp import DATAGRAM, RAW, echo_request, open_echo_socket, parse_echo_reply
 
 ICMP_METHOD, RAW_METHOD, TCP_METHOD = DATAGRAM, RAW, "tcp"
@@ -43,17 +43,6 @@ _PAYLOAD = b"broadband-diagnose-line-quality"  # 31 bytes, the same in every ech
 _REFUSED = (errno.ECONNREFUSED,)
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK)
 _MAX_IDLE_S = 0.05   # the loop wakes at least this often, so a deadline is never overslept
-
-
-class Clock:
-    """Time, and waiting on the selector: the real ones. A test passes its own, whose time moves
-    only while the loop waits with nothing ready, so a lost probe costs it nothing."""
-
-    monotonic = staticmethod(time.monotonic)
-
-    @staticmethod
-    def select(selector: selectors.BaseSelector, timeout: float) -> list:
-        return selector.select(timeout)
 
 
 @dataclass(frozen=True)
@@ -292,7 +281,7 @@ def echo(address: str, *, count: int, wait: float, privileged: bool,
     opened = open_echo_socket(family, privileged)
     if opened is None:
         return None
-    clock = clock or Clock()
+    clock = clock or SYSTEM
     plan = Plan(count=count, interval=0.0, wait=wait, clean_after=count, dead_after=count)
     selector = selectors.DefaultSelector()
     start = clock.monotonic()
@@ -309,7 +298,7 @@ def measure(hosts: list[Host], plan: Plan, *, privileged: bool, deadline: float,
             icmp: bool = True, clock: Clock | None = None) -> list[dict[str, Any]]:
     """One result per host, in order (see module doc). Returns by `deadline` (on the clock:
     time.monotonic() unless one is given)."""
-    clock = clock or Clock()
+    clock = clock or SYSTEM
     selector = selectors.DefaultSelector()
     start = clock.monotonic()
     primary: list[_Series] = []

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from diagnose.clock import SYSTEM
 from diagnose.net import ppp_close, ppp_frames as pf, ppp_session as ps
 from diagnose.net.ppp_secrets import Credentials
 from tests.lab.ppp_ac import AccessConcentrator
@@ -242,7 +243,7 @@ def test_close_all_sends_padt_of_a_running_login(wire):
     ac, events = make_ac(mode="lcp-timeout")
     wire(ac.handle)
     results = []
-    thread = threading.Thread(target=lambda: results.append(login(budget=5.0, clock=ps.Clock())),
+    thread = threading.Thread(target=lambda: results.append(login(budget=5.0, clock=SYSTEM)),
                               daemon=True)   # real time: close_all() comes from another thread
     thread.start()
     deadline = time.monotonic() + 2
