@@ -1,6 +1,6 @@
-"""A virtual clock for unit tests (diagnose.clock.Clock's shape, and probe_series' select):
-its time moves only when the code under test waits with nothing to read, so a timeout is reached
-at once and no test sleeps for real.
+"""A virtual clock for unit tests, in diagnose.clock.Clock's shape (monotonic, time, sleep, wait,
+select): its time moves only when the code under test waits with nothing to read, so a timeout is
+reached at once and no test sleeps for real.
 
 In-process servers run without threads: each is a `serve()` callable that answers what it has
 been sent so far, called before every look at the sockets. Loopback datagrams are queued by the
