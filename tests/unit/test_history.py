@@ -102,7 +102,9 @@ def test_load_without_a_history_is_empty(tmp_path):
     assert history.load(tmp_path / "nothing") == []
 
 
-def test_concurrent_records_lose_nothing(tmp_path):
+def test_concurrent_records_lose_nothing(tmp_path, monkeypatch):
+    # real threads on a real lock; a waiting writer looks again every 2 ms instead of 50
+    monkeypatch.setattr(history, "LOCK_POLL_S", 0.002)
     ids = [str(uuid.uuid4()) for _ in range(20)]
 
     def write(report_id):
