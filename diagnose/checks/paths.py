@@ -16,6 +16,7 @@ IP_WAIT_S = 0.8
 # Link types that carry tunnels: none (tun, WireGuard), IPIP, SIT, IP6IP6, GRE, IP6GRE.
 TUNNEL_LINK_TYPES = {65534, 768, 776, 769, 778, 823}
 BUILTIN_RULE_PRIORITIES = {0, 32766, 32767}   # local, main, default
+TUNNEL_KINDS = ("virtual", "other")   # the platform's adapter kinds that carry tunnels (Windows)
 
 
 def parse_route_get(output: str) -> list[dict[str, Any]]:
@@ -75,6 +76,20 @@ def routed_devices(route_text: str) -> set[str]:
     return {line.split()[0] for line in route_text.splitlines()[1:] if line.split()}
 
 
+def default_via_tunnel(ctx, device: str | None) -> bool | None:
+    """Whether the default route itself leaves through a tunnel adapter: its gateway is then the
+    tunnel's far end, not the home router. None: no default route, or adapters not observed."""
+    if not device:
+        return None
+    if ctx.path("/sys/class/net").is_dir():
+        return is_tunnel(ctx, device)
+    adapters = ctx.system.adapters()   # no sysfs (Windows): the platform's adapter kinds
+    if isinstance(adapters, NotObserved):
+        return None
+    kinds = {a.name: a.kind for a in adapters}
+    return kinds[device] in TUNNEL_KINDS if device in kinds else None
+
+
 def tunnel_adapters(ctx) -> list[str]:
     try:
         names = sorted(p.name for p in ctx.path("/sys/class/net").iterdir())
@@ -93,7 +108,8 @@ def run(ctx) -> CheckResult:
     targets = list(dict.fromkeys(local + beyond))
     facts: dict[str, Any] = {"targets": targets,
                              "default_route_count": sum(1 for r in route.get("default_routes", [])
-                                                        if r.get("family") == 4)}
+                                                        if r.get("family") == 4),
+                             "default_via_tunnel": default_via_tunnel(ctx, route.get("device"))}
     try:
         route_text = ctx.path("/proc/net/route").read_text()
     except OSError:
@@ -153,15 +169,14 @@ def _platform_paths(ctx, facts: dict[str, Any], chosen: list, beyond: list[str],
     adapters the platform calls virtual or other (VPN, Wintun, WireGuard, TAP)."""
     adapters = ctx.system.adapters()
     kinds = {} if isinstance(adapters, NotObserved) else {a.name: a.kind for a in adapters}
-    tunnel_kinds = ("virtual", "other")
     paths = [{"target": p.target, "dev": p.adapter, "via": p.gateway, "src": p.source,
-              "table": None, "type": "unicast", "tunnel": kinds.get(p.adapter) in tunnel_kinds}
+              "table": None, "type": "unicast", "tunnel": kinds.get(p.adapter) in TUNNEL_KINDS}
              for p in chosen]
     beyond_paths = [p for p in paths if p["target"] in beyond]
     default_dev, default_via = route.get("device"), route.get("gateway")
     facts.update(
         split_default=None, policy_rules=None, ip_tool="platform", paths=paths,
-        tunnel_adapters=[name for name, kind in kinds.items() if kind in tunnel_kinds],
+        tunnel_adapters=[name for name, kind in kinds.items() if kind in TUNNEL_KINDS],
         unrouted=[t for t in facts["targets"] if t not in {p["target"] for p in paths}],
         tunnel_devices=list(dict.fromkeys(p["dev"] for p in paths if p["tunnel"])),
         beyond_devices=list(dict.fromkeys(p["dev"] for p in beyond_paths)),
@@ -188,5 +203,6 @@ CHECK = CheckSpec(id="paths", summary="The route, adapter and source the kernel 
                   run=run, needs=("route",), timeout=1.0,
                   provides=("targets", "split_default", "tunnel_adapters", "ip_tool", "paths", "unrouted",
                             "tunnel_devices", "beyond_devices", "beyond_via_tunnel",
-                            "beyond_off_default", "policy_rules", "default_route_count"),
+                            "beyond_off_default", "policy_rules", "default_route_count",
+                            "default_via_tunnel"),
                   name=N_("traffic paths"), position=56, digest_slot=16)

@@ -68,6 +68,7 @@ def firewall_blocks_beyond_home(lab):
 # --- a tunnel that captures the traffic (class 3) ------------------------------------------------
 VPN_IF = "vpn0"
 VPN_ADDR = "10.8.0.2"
+VPN_PEER = "10.8.0.1"   # the tunnel's far end, in the tunnel's subnet
 VPN_TABLE = "100"
 # Holds a tun device open and drops whatever is routed into it: a VPN whose far end is gone.
 TUN_HOLDER = """
@@ -95,6 +96,14 @@ def vpn_split_routes(lab):
     beat the default route without replacing it, so the router and its DNS stay reachable."""
     _dead_vpn(lab)
     lab.ip_batch("pc", [f"route add 0.0.0.0/1 dev {VPN_IF}", f"route add 128.0.0.0/1 dev {VPN_IF}"])
+
+
+def vpn_default_route(lab):
+    """A VPN client that replaces the default route by one via the tunnel's far end (10.8.0.1),
+    as full-tunnel clients without split routes do. Before: H25 ("restart the router at
+    10.8.0.1") as root, U79 ("your address is set by hand") unprivileged."""
+    _dead_vpn(lab)
+    lab.ip_batch("pc", [f"route replace default via {VPN_PEER} dev {VPN_IF}"])
 
 
 def vpn_policy_rule(lab):

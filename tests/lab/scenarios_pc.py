@@ -14,7 +14,9 @@ applications really use.
 - a firewall on the PC: nftables in the PC namespace drops its output, all of it (today H25,
   "restart the router") or beyond the home (today L23, a ticket): U75.
 - a dead VPN: a tun device held open by a process that drops what it reads captures the traffic
-  beyond the home by split routes (0/1 + 128/1) or by a policy rule (today L23): U76.
+  beyond the home by split routes (0/1 + 128/1) or by a policy rule (today L23): U76. Or it
+  replaces the default route by one via the tunnel's far end: the "gateway" is then no home
+  router (before: H25 as root, U79 unprivileged): U76.
 - the PC's own IP settings: a static address and gateway from another network (10.0.0.10/24 via
   10.0.0.1) on the home's cable, or the home's subnet with a gateway where nothing is
   (192.168.77.254); today both H25 ("restart the router"). As root the DHCP probe finds the
@@ -40,8 +42,14 @@ from .pc_faults import (HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, HOSTS_TO_OTHER_SERVER,
                         gateway_outside_subnet, gateway_where_no_router_is, local_resolver_blocks,
                         network_intercepts_dns, network_intercepts_tcp, nsswitch_files_only,
                         pc_address_from_dhcp, router_dns_off, router_dns_silent,
-                        static_wrong_subnet, vpn_policy_rule, vpn_split_routes)
+                        static_wrong_subnet, vpn_default_route, vpn_policy_rule,
+                        vpn_split_routes)
 from .scenarios import Scenario
+
+# Rules that take the default gateway for the home router: wrong when it is a tunnel's far end.
+GATEWAY_IS_ROUTER = ("gateway-unreachable", "gateway-unreachable-unconfirmed",
+                     "static-settings-no-router", "own-settings-miss-router",
+                     "gateway-outside-subnet")
 
 SCENARIOS = (
     Scenario("hosts-file-to-loopback", "user", "U72", 3, breaks=(HOSTS_TO_LOOPBACK,)),
@@ -67,6 +75,10 @@ SCENARIOS = (
     Scenario("dead-vpn-split-routes-unprivileged", "user", "U76", 3, unprivileged=True,
              breaks=((vpn_split_routes,),)),
     Scenario("dead-vpn-policy-rule", "user", "U76", 3, breaks=((vpn_policy_rule,),)),
+    Scenario("dead-vpn-default-route", "user", "U76", 3, breaks=((vpn_default_route,),),
+             never=GATEWAY_IS_ROUTER),
+    Scenario("dead-vpn-default-route-unprivileged", "user", "U76", 3, unprivileged=True,
+             breaks=((vpn_default_route,),), never=GATEWAY_IS_ROUTER),
     Scenario("static-wrong-subnet", "user", "U77", 3, breaks=((static_wrong_subnet,),)),
     Scenario("static-wrong-subnet-unprivileged", "user", "U79", 3, unprivileged=True,
              breaks=((static_wrong_subnet,),)),

@@ -63,7 +63,7 @@ HEALTHY = {
     "paths": {"targets": ["192.168.1.1", "223.5.5.5"], "split_default": False, "ip_tool": "ok",
               "paths": [], "unrouted": [], "tunnel_devices": [], "beyond_devices": ["eth0"],
               "beyond_via_tunnel": False, "beyond_off_default": False, "policy_rules": [],
-              "default_route_count": 1},
+              "default_route_count": 1, "default_via_tunnel": False},
     "ip_settings": {"interface": "eth0", "address": "192.168.1.10", "prefixlen": 24,
                     "network": "192.168.1.0/24", "gateway": "192.168.1.1",
                     "gateway_in_subnet": True, "dns_outside_subnet": [], "origin": "dhcp",

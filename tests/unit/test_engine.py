@@ -213,6 +213,21 @@ def test_a_silent_router_without_arp_watched_is_h25_only_if_it_once_answered_arp
         assert verdict.confidence == "low" and "line_quality.gateway_arp" in verdict.not_observed
 
 
+def test_a_default_route_into_a_dead_tunnel_is_the_tunnel_not_the_router():
+    """A full-tunnel VPN's default route goes via the tunnel's far end: its silence is the
+    tunnel's (U76), not a dead router's (H25) nor wrong settings (U79, unprivileged)."""
+    changes = copy.deepcopy(DEAD_ROUTER)
+    changes["paths"] = {"default_via_tunnel": True, "beyond_via_tunnel": True,
+                        "tunnel_devices": ["vpn0"]}
+    changes["ip_settings"] = {"origin": "static", "gateway_arp": "absent"}
+    for privileged in (True, False):
+        findings, verdict = verdict_for(changes, privileged=privileged)
+        assert verdict.rule == "tunnel-captures-traffic", verdict
+        assert {f.rule for f in findings} == {"tunnel-captures-traffic"}
+    changes["paths"]["default_via_tunnel"] = False      # split routes: the router is the gateway
+    assert verdict_for(changes)[1].rule == "static-settings-no-router"
+
+
 @pytest.mark.parametrize("cond, basis", [
     ({"fact": "internet.portal_location", "exists": False}, {"internet.portal_location"}),
     ({"not": {"fact": "internet.portal_location", "exists": True}}, {"internet.portal_location"}),

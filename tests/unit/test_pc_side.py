@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from types import SimpleNamespace
 
 import pytest
 
@@ -182,6 +183,20 @@ def test_tunnel_adapters_by_sysfs(tmp_path):
     context = Ctx(tmp_path)
     assert [paths.is_tunnel(context, n) for n in ("tun0", "wg0", "eth0", "missing", None)] == [
         True, True, False, False, False]
+    assert [paths.default_via_tunnel(context, n) for n in ("tun0", "eth0", None)] == [
+        True, False, None]
+
+
+def test_default_via_tunnel_without_sysfs_asks_the_platform(tmp_path):
+    """Windows: no sysfs; the adapter's kind says it, and unread adapters are not observed."""
+    from diagnose.platform import NotObserved
+    context = Ctx(tmp_path)
+    context.system = SimpleNamespace(adapters=lambda: [
+        SimpleNamespace(name="Wintun", kind="virtual"), SimpleNamespace(name="Ethernet", kind="ethernet")])
+    assert [paths.default_via_tunnel(context, n) for n in ("Wintun", "Ethernet", "gone")] == [
+        True, False, None]
+    context.system = SimpleNamespace(adapters=lambda: NotObserved("no adapters", "test"))
+    assert paths.default_via_tunnel(context, "Wintun") is None
 
 
 # --- ip_settings ---------------------------------------------------------------------------------
