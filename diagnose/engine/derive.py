@@ -15,7 +15,8 @@ read it:
         windows_error: {by: stage, table: {no_pado: 678, auth_refused: 691}}
 
 A value in `set` is a literal, or {fact: PATH} (or a list of paths: the first observed, not
-null) copied from the observations. Every fact a derivation names is set: null where no case
+null) copied from the observations. A table fills a fact the case left null (an observed
+number wins over the usual one). Every fact a derivation names is set: null where no case
 or no table entry applies. Derived facts never touch the network and never enter the check's
 own facts in the report; rules, titles and evidence read them as CHECK.FACT like the others.
 """
@@ -159,7 +160,8 @@ def apply(derivations, results: Mapping[str, CheckResult]) -> dict[str, CheckRes
         for name, value in case.values if case else ():
             derived[name] = _resolve(value, seen)
         for name, by, table in derivation.tables:
-            derived[name] = next((to for key, to in table if key == derived[by]), None)
+            if derived[name] is None:
+                derived[name] = next((to for key, to in table if key == derived[by]), None)
         seen[derivation.check] = dataclasses.replace(observed, facts={**observed.facts, **derived})
     return seen
 

@@ -84,7 +84,7 @@ def stage_of(**facts):
     ({"dialer": {"interface": "eth0", "present": True, "admin_up": False}},
      "adapter_disabled", "interfaces", 769),
     ({"discovery": {"outcome": "no_pado"}, "log": {"outcome": "auth_refused"}},
-     "no_pado", "discovery", 678),
+     "no_pado", "discovery", 651),
     ({"login": {"outcome": "auth_refused", "step": "PAP", "message": "E=691"},
       "log": {"outcome": "lcp_timeout"}}, "auth_refused", "login", 691),
     ({"login": {"outcome": "pads_error", "step": "PADS"}}, "pads_error", "login", 651),
@@ -93,11 +93,16 @@ def stage_of(**facts):
      None),
     ({"log": {"outcome": "auth_refused", "step": "CHAP", "message": "E=691"}},
      "auth_refused", "log", 691),
+    # Windows reported its own number (a RasClient log of Windows XP, its test dial): that one
+    ({"discovery": {"outcome": "not_run"}, "log": {"outcome": "no_pado", "step": "PADI",
+                                                   "ras_error": 678}}, "no_pado", "log", 678),
+    ({"login": {"outcome": "no_pado", "step": "ConnectDevice", "ras_error": 815}}, "no_pado",
+     "login", 815),
     ({"log": {"outcome": "pads_timeout", "step": "PADR"}}, "pads_timeout", "log", 815),
     # discovery saw a PADO just now: an old "no PADO" in the log is history
     ({"log": {"outcome": "no_pado", "step": "PADI"}}, "pado", "discovery", None),
     ({"discovery": {"outcome": "not_run"}, "log": {"outcome": "no_pado", "step": "PADI"}},
-     "no_pado", "log", 678),
+     "no_pado", "log", 651),
     ({"log": {"outcome": "connected"}}, "pado", "discovery", None),
     ({"log": {"outcome": "terminated", "step": "LCP", "terminate_reason": "Admin reset"}},
      "terminated", "log", 734),
@@ -180,7 +185,7 @@ def test_discovery_keeps_its_budget_for_the_dialer(tmp_path, discovered):
     assert call["budget"] == pytest.approx(pppoe.PADI_WAIT_S * pppoe.PADI_ATTEMPTS, abs=0.01)
     assert call["service_name"] == "lab-internet"
     assert derived(result.facts)["stage"] == "no_pado"
-    assert derived(result.facts)["windows_error"] == 678
+    assert derived(result.facts)["windows_error"] == 651
 
 
 def test_no_discovery_with_a_working_gateway_unless_dialer(tmp_path, discovered):
