@@ -40,8 +40,10 @@ def _pppoe_login_consent() -> dict:
     if not sys.stdin.isatty():
         return {}
     import click
-    password = click.prompt(_("PPPoE password (Enter: use the dialer's secrets files)"),
-                            default="", hide_input=True, show_default=False, err=True)
+    question = (_("PPPoE password (Enter: use the one saved with the broadband connection)")
+                if sys.platform == "win32" else
+                _("PPPoE password (Enter: use the dialer's secrets files)"))
+    password = click.prompt(question, default="", hide_input=True, show_default=False, err=True)
     return {"pppoe_password": password} if password else {}
 
 

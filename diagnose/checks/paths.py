@@ -118,6 +118,13 @@ def run(ctx) -> CheckResult:
         chosen = ctx.system.route_paths(targets)
         if not isinstance(chosen, NotObserved):
             return _platform_paths(ctx, facts, chosen, beyond, route)
+        # no ip tool to fall back on either: say what really failed (Wine: GetBestRoute2 50)
+        facts.update(split_default=None, tunnel_adapters=None, ip_tool="platform", paths=None,
+                     unrouted=None, tunnel_devices=None, beyond_devices=None,
+                     beyond_via_tunnel=None, beyond_off_default=None, policy_rules=None)
+        return CheckResult(Status.SKIPPED, facts,
+                           N_("the route lookup is not available on this system ({error})"),
+                           reason_args={"error": chosen.reason})
     facts["split_default"] = split_default(route_text) if route_text is not None else None
     facts["tunnel_adapters"] = tunnel_adapters(ctx)
     if route_text is not None and not facts["tunnel_adapters"] and len(routed_devices(route_text)) <= 1:

@@ -292,7 +292,11 @@ def run(ctx) -> CheckResult:
     facts["discovery"] = _discovery(ctx, facts, adapters, dialer, base_deadline)
     facts["access_concentrator"] = next(
         (ac["name"] for ac in facts["discovery"].get("acs", []) if ac.get("name")), None)
-    facts["login"] = _login(ctx, facts, dialer, account, by_name)
+    if isinstance(system_dialer, NotObserved):
+        facts["login"] = _login(ctx, facts, dialer, account, by_name)
+    else:   # the OS's own dialer dials (Windows: RasDial of its broadband entry)
+        facts["login"], dial_user = _system_test_dial(ctx, facts)
+        account.user = account.user or dial_user
     secrets = tuple(s for s in (account.nm_password, ctx.options.get("pppoe_password")) if s)
     facts = scrub_tree(facts, account.user, secrets)
     # The account name may also turn up in other checks' facts (a portal URL naming it).
@@ -393,6 +397,31 @@ def _login(ctx, facts: dict, dialer: dict | None, account: _Account, by_name: di
                                ac_name=(dialer or {}).get("ac_name"))
     result.update(base, user_hint=user_hint(creds.user), credentials=creds.source)
     return ppp_secrets.scrub_tree(result, creds.user, [creds.pap, creds.chap])
+
+
+def _system_test_dial(ctx, facts: dict) -> tuple[dict, str | None]:
+    """--pppoe-login where the OS dials (Windows): its broadband entry dialed once and hung up
+    (platform/ras_dial.py); no administrator rights needed. Returns the facts and the account
+    name the dial used (kept out of the facts, to redact it everywhere)."""
+    if not ctx.options.get("pppoe_login"):
+        return {"outcome": "not_run", "reason": "not asked for (--pppoe-login)"}, None
+    base = {"warning": LOGIN_WARNING, "budget_s": LOGIN_BUDGET_S}
+    entries = [e["name"] for e in facts["system_dialer"]["entries"] if e["kind"] == "pppoe"]
+    failed_entry = (facts.get("log") or {}).get("entry")
+    if facts["session_up"]:
+        return {"outcome": "not_run", "reason": "a PPPoE session is already up", **base}, None
+    if not entries:
+        return {"outcome": "not_run", "reason": "no broadband (PPPoE) connection is configured",
+                **base}, None
+    budget = min(LOGIN_BUDGET_S, ctx.remaining() - 0.1)
+    if budget < MIN_LOGIN_S:
+        return {"outcome": "not_run", "reason": "not enough time left for a test login "
+                                                "(raise --timeout)", **base}, None
+    attempt = ctx.system.test_dial(failed_entry if failed_entry in entries else entries[0],
+                                   ctx.options.get("pppoe_password"), budget)
+    if isinstance(attempt, NotObserved):
+        return {"outcome": "not_run", "reason": attempt.reason, **base}, None
+    return {**attempt.facts, **base}, attempt.user
 
 
 def _result(facts: dict) -> CheckResult:

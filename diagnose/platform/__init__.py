@@ -300,6 +300,11 @@ class Backend:
     def dialer(self) -> Observed[Dialer]:
         return self._not_here("the dialer")
 
+    def test_dial(self, entry: str, password: str | None, budget: float) -> Observed[Any]:
+        """--pppoe-login through the OS's own dialer: dial its entry once, hang up, and say
+        how far it got (Windows: a ras_dial.DialAttempt). Linux logs in itself (ppp_session)."""
+        return self._not_here("a test dial through the system's dialer")
+
     def raw_frames(self) -> str | None:
         """Why this OS cannot send and receive raw Ethernet frames (DHCP and PPPoE discovery);
         None when it can."""

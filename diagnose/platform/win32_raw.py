@@ -386,48 +386,23 @@ def firewall_registry() -> dict:
 
 
 # ---- RAS: phonebook entries, active connections ------------------------------------------------
+# The structures (ras.h packs them to 4 bytes) and rasapi32's signatures: ras_api.py, whose
+# layouts the unit tests check on any 64-bit host.
 
-RAS_MAX_ENTRY_NAME, RAS_MAX_DEVICE_TYPE, RAS_MAX_DEVICE_NAME = 256, 16, 128
-RAS_MAX_PHONE_NUMBER, MAX_PATH = 128, 260
-ERROR_BUFFER_TOO_SMALL = 603
-REPF_ALLUSERS = 0x1
-
-
-class RASENTRYNAMEW(ctypes.Structure):
-    _fields_ = [("dwSize", DWORD), ("szEntryName", ctypes.c_wchar * (RAS_MAX_ENTRY_NAME + 1)),
-                ("dwFlags", DWORD), ("szPhonebookPath", ctypes.c_wchar * (MAX_PATH + 1))]
-
-
-class RASCONNW(ctypes.Structure):   # the Windows 7+ layout
-    _fields_ = [("dwSize", DWORD), ("hrasconn", ctypes.c_void_p),
-                ("szEntryName", ctypes.c_wchar * (RAS_MAX_ENTRY_NAME + 1)),
-                ("szDeviceType", ctypes.c_wchar * (RAS_MAX_DEVICE_TYPE + 1)),
-                ("szDeviceName", ctypes.c_wchar * (RAS_MAX_DEVICE_NAME + 1)),
-                ("szPhonebook", ctypes.c_wchar * MAX_PATH), ("dwSubEntry", DWORD),
-                ("guidEntry", GUID), ("dwFlags", DWORD), ("luid", ULONG64),
-                ("guidCorrelationId", GUID)]
-
-
-class RASCONNSTATUSW(ctypes.Structure):   # the long-standing (WINVER 0x401) layout
-    _fields_ = [("dwSize", DWORD), ("rasconnstate", ctypes.c_int), ("dwError", DWORD),
-                ("szDeviceType", ctypes.c_wchar * (RAS_MAX_DEVICE_TYPE + 1)),
-                ("szDeviceName", ctypes.c_wchar * (RAS_MAX_DEVICE_NAME + 1)),
-                ("szPhoneNumber", ctypes.c_wchar * (RAS_MAX_PHONE_NUMBER + 1))]
-
-
-def _rasapi():
-    return ctypes.WinDLL("rasapi32.dll")
+from .ras_api import DWORD as RAS_DWORD  # noqa: E402
+from .ras_api import (ERROR_BUFFER_TOO_SMALL, RASCONNSTATUSW, RASCONNW,  # noqa: E402
+                      RASENTRYNAMEW, REPF_ALLUSERS, rasapi32, text_of)
 
 
 def _ras_enum(function: str, row_type: Any) -> list[Any]:
     """RasEnumEntriesW / RasEnumConnectionsW: grow the array until it fits."""
-    api = _rasapi()
+    api = rasapi32()
     count = 4
     for _ in range(4):
         rows = (row_type * count)()
         for row in rows:
             row.dwSize = ctypes.sizeof(row_type)
-        size, found = DWORD(ctypes.sizeof(rows)), DWORD(0)
+        size, found = RAS_DWORD(ctypes.sizeof(rows)), RAS_DWORD(0)
         args = ((None, None) if function == "RasEnumEntriesW" else ())
         result = getattr(api, function)(*args, rows, ctypes.byref(size), ctypes.byref(found))
         if result == ERROR_BUFFER_TOO_SMALL:
@@ -463,20 +438,20 @@ def _phonebook_entry(path: str, name: str) -> dict:
 
 
 def ras_entries() -> list[dict]:
-    return [{"name": row.szEntryName, "all_users": bool(row.dwFlags & REPF_ALLUSERS),
-             "phonebook": _phonebook_entry(row.szPhonebookPath, row.szEntryName)
-             if row.szPhonebookPath else {}}
+    return [{"name": text_of(row.szEntryName), "all_users": bool(row.dwFlags & REPF_ALLUSERS),
+             "phonebook": _phonebook_entry(text_of(row.szPhonebookPath), text_of(row.szEntryName))
+             if text_of(row.szPhonebookPath) else {}}
             for row in _ras_enum("RasEnumEntriesW", RASENTRYNAMEW)]
 
 
 def ras_connections() -> list[dict]:
-    api = _rasapi()
+    api = rasapi32()
     found = []
     for row in _ras_enum("RasEnumConnectionsW", RASCONNW):
         status = RASCONNSTATUSW()
         status.dwSize = ctypes.sizeof(RASCONNSTATUSW)
-        result = api.RasGetConnectStatusW(ctypes.c_void_p(row.hrasconn), ctypes.byref(status))
-        found.append({"name": row.szEntryName, "device_type": row.szDeviceType,
+        result = api.RasGetConnectStatusW(row.hrasconn, ctypes.byref(status))
+        found.append({"name": text_of(row.szEntryName), "device_type": text_of(row.szDeviceType),
                       "state": status.rasconnstate if result == NO_ERROR else None,
                       "error": status.dwError if result == NO_ERROR else None,
                       "status_error": result or None})

@@ -462,6 +462,12 @@ class WindowsBackend(Backend):
                          else map_dialer_connections(connections)),
             events=events if isinstance(events, NotObserved) else map_ras_events(events))
 
+    def test_dial(self, entry: str, password: str | None, budget: float) -> Observed[Any]:
+        if not self._live:
+            return NotObserved("a test dial needs this PC, not a recorded snapshot")
+        from . import ras_dial
+        return ras_dial.dial(entry, password=password, budget=budget)
+
     def wifi_links(self, adapters: list[str]) -> Observed[dict[str, WifiLink]]:
         if not adapters:
             return {}

@@ -204,6 +204,27 @@ def test_a_failing_getbestroute2_is_not_observed_not_unrouted():
     assert backend(snapshot).route_paths(["223.5.5.5"]) == []           # really no route
 
 
+def test_paths_check_says_the_route_lookup_is_missing_not_the_ip_tool():
+    """Wine: GetBestRoute2 answers 50. There is no ip tool to fall back on either, and the
+    reason says what really failed, in English and Chinese."""
+    from diagnose import i18n
+    from diagnose.checks import paths
+    from diagnose.model import CheckResult, Status
+    snapshot = with_parts(best_routes={"223.5.5.5": {"error": 50}, "192.168.1.1": {"error": 50}})
+    ctx = context(snapshot, results={"route": CheckResult(Status.OK, {
+        "device": "WLAN", "gateway": "192.168.1.1", "default_routes": []})})
+    ctx.profile = {"probes": {"ping_targets": ["223.5.5.5"], "public_resolvers": [],
+                              "dns_names": []}}
+    ctx.root = Path("/nonexistent-root")          # no /proc: as on Windows
+    result = paths.run(ctx)
+    assert result.status is Status.SKIPPED and result.facts["paths"] is None
+    assert result.reason == "the route lookup is not available on this system ({error})"
+    assert result.reason_args == {"error": "GetBestRoute2 failed (50)"}
+    assert "ip tool" not in result.reason
+    chinese = i18n.catalog("zh_CN").gettext(result.reason)
+    assert chinese != result.reason and "{error}" in chinese
+
+
 def test_firewall_check_shows_the_windows_profiles_for_a_refused_send(monkeypatch):
     import errno
 
@@ -274,13 +295,16 @@ def test_no_event_log_is_not_observed():
     assert ras_log.read(NotObserved("the dialer: not read on linux yet"))["reason"]
 
 
-def pppoe_on_windows(snapshot):
+def pppoe_on_windows(snapshot, options=None, test_dial=None):
     from diagnose.checks import interfaces, pppoe
     from diagnose.model import CheckResult, Status
     route = CheckResult(Status.PROBLEM, {"device": None, "gateway": None, "has_default": False})
     adapters = interfaces.run(context(snapshot, results={"route": route}))
     ctx = context(snapshot, results={"interfaces": adapters, "route": route,
                                      "gateway": CheckResult(Status.SKIPPED, {})})
+    ctx.options = options or {}
+    if test_dial is not None:
+        ctx.backend.test_dial = test_dial.__get__(ctx.backend)
     return pppoe.run(ctx)
 
 

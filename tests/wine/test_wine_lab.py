@@ -134,3 +134,25 @@ def test_a_double_click_shows_the_verdict_and_waits_for_a_key(windows_install, w
         code = console.close()
         operator_profile.unlink()
     assert code in (0, 3, 4, 5), console.seen
+
+
+def test_the_test_dial_against_wines_own_rasapi32(windows_install, wine_lab):
+    """The Windows CPython loads the real rasapi32.dll, declares ras.h's signatures on its
+    exports and dials: Wine's RAS is a stub, so this proves the structures' Win64 sizes under a
+    Windows interpreter and that the dial survives the DLL's answer (no crash, not observed
+    with its reason, no hang-up owed), not a real dial (docs/platforms.md)."""
+    code = ("import ctypes, json; from diagnose.platform import ras_api, ras_dial; "
+            "sizes = {n: ctypes.sizeof(getattr(ras_api, n)) for n in "
+            "('RASDIALPARAMSW', 'RASCONNW', 'RASCONNSTATUSW', 'RASENTRYNAMEW')}; "
+            "attempt = ras_dial.dial('\\u5bbd\\u5e26\\u8fde\\u63a5', password='CANARY-WINE-DIAL', "
+            "budget=2.0); print(json.dumps({'sizes': sizes, 'facts': attempt.facts}))")
+    done = windows_install.run(wine_lab, ["D:\\python\\python.exe", "-c", code])
+    assert "Traceback" not in done.stderr, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["sizes"] == {"RASDIALPARAMSW": 2108, "RASCONNW": 1388, "RASCONNSTATUSW": 564,
+                             "RASENTRYNAMEW": 1048}
+    # Wine 8's RasDialW answers 1 at once and gives no connection handle: nothing to hang up
+    facts = seen["facts"]
+    assert (facts["outcome"], facts["ras_error"], facts["states"]) == ("failed", 1, [])
+    assert facts["credentials"] == "typed" and facts["hung_up"] is None
+    assert "CANARY-WINE-DIAL" not in done.stdout + done.stderr
