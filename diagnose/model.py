@@ -25,7 +25,8 @@ TICKET_SIDES = frozenset(side.name for side in sides.ALL if side.ticket)
 
 @dataclass
 class CheckResult:
-    """One check's observation. Facts are plain JSON-able data; a missing fact means "not observed"."""
+    """One check's observation. Facts are plain JSON-able data; a missing or null fact means "not
+    observed" (the runner fills every declared fact the check did not report with null)."""
     status: Status
     facts: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None          # English, marked N_(); {names} filled from reason_args

@@ -142,7 +142,14 @@ class Runner:
     def _finish(self, check_id: str, result: CheckResult) -> None:
         now = self.clock.now()
         started = self._started.get(check_id, now)
-        result = dataclasses.replace(result, duration_ms=int((now - started) * 1000))
+        # Every fact the check declares is in its result: null where it was not observed (the
+        # check timed out, was interrupted or skipped, or crashed; its status and reason say
+        # why), so a reader finds one shape whatever happened, never a missing key.
+        spec = next(s for s in self.specs if s.id == check_id)
+        facts = {**result.facts, **{name: None for name in spec.provides or ()
+                                    if name not in result.facts}}
+        result = dataclasses.replace(result, facts=facts,
+                                     duration_ms=int((now - started) * 1000))
         self.results[check_id] = result
         self.on_finish(check_id, result)
 

@@ -97,6 +97,22 @@ def test_overall_deadline_bounds_everything():
                for r in results.values())
 
 
+def test_every_declared_fact_is_in_the_result_null_where_not_observed():
+    """The Wine lab's flaky KeyError: under load the overall deadline cut the addressing check
+    before it reported, and its result had no facts at all. Now a reader finds every declared
+    fact, null (not observed) with the status and reason saying why."""
+    clock = FakeClock()
+    slow = CheckSpec("addressing", "", lambda ctx: (clock.advance(30), CheckResult(Status.OK, {
+        "apipa": True, "dhcp_probe": {"outcome": "not_run"}}))[1], timeout=60,
+        provides=("apipa", "dhcp_probe"))
+    partial = CheckSpec("partial", "", ok({"seen": 1}), provides=("seen", "unseen"))
+    results = Runner([slow], make_context(), timeout=0.5, clock=clock).run()
+    assert results["addressing"].status is Status.TIMEOUT
+    assert results["addressing"].facts == {"apipa": None, "dhcp_probe": None}
+    results = Runner([partial], make_context(), timeout=5, clock=FakeClock()).run()
+    assert results["partial"].facts == {"seen": 1, "unseen": None}
+
+
 def test_interrupt_ends_the_run_and_marks_what_is_missing():
     clock = FakeClock()
     runner = None

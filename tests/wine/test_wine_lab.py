@@ -35,10 +35,17 @@ WINE_SCENARIOS = ("healthy", "apipa-while-dhcp-works", "router-hung", "router-wa
                   "hosts-file-to-loopback")
 
 
+# The overall deadline counts from the Windows process's start: on a loaded two-core machine
+# Wine's start and the imports took most of the default 10 s and the deadline cut checks short
+# (the addressing check once reported nothing). Each check keeps its own timeout; what a loaded
+# machine does to Wine's start-up is measured in benchmarks/wine_bench.py, not proven here.
+WINE_DEADLINE = ("--timeout", "30")
+
+
 def run_report(windows_install, lab, args=()):
     started = time.monotonic()
     done = windows_install.run(lab, ["D:\\diagnose.exe", "--json", "--profile", "L:\\profile.yaml",
-                                     *WINE_SKIPS, *args])
+                                     *WINE_DEADLINE, *WINE_SKIPS, *args])
     elapsed = time.monotonic() - started
     assert "Traceback" not in done.stderr, done.stderr
     return done, validate(json.loads(done.stdout)), elapsed
@@ -55,8 +62,13 @@ def test_scenario_under_wine(windows_install, wine_lab, name):
     assert (verdict["side"], verdict["code"], done.returncode) == expected, (verdict, summary)
     if name in WINDOWS_VERDICT:
         addressing = next(c for c in report["checks"] if c["id"] == "addressing")
+        assert addressing["status"] == "problem", addressing
         assert addressing["facts"]["dhcp_probe"] == {
             "outcome": "not_run", "reason": "packet probes need a packet driver this system lacks"}
+    # Wine has no GetBestRoute2 (50): the paths check says so, not that an ip tool is missing
+    paths = next(c for c in report["checks"] if c["id"] == "paths")
+    assert (paths["status"], paths["reason"]) == (
+        "skipped", "the route lookup is not available on this system (GetBestRoute2 failed (50))")
     windows_install.timings.setdefault("runs_s", []).append(round(elapsed, 1))
 
 
@@ -92,7 +104,7 @@ def test_windows_facts_come_from_win32_not_linux_files(windows_install, wine_lab
 def test_the_launcher_speaks_the_verdict_in_text(windows_install, wine_lab):
     wine_lab.wan_down()
     done = windows_install.run(wine_lab, ["D:\\diagnose.exe", "--profile", "L:\\profile.yaml",
-                                          "--lang", "zh_CN", *WINE_SKIPS])
+                                          "--lang", "zh_CN", *WINE_DEADLINE, *WINE_SKIPS])
     assert done.returncode == 4, done.stderr
     assert done.stdout.splitlines()[0].startswith("[L23] ") and "宽带线路中断" in done.stdout
 
