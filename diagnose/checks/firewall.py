@@ -67,9 +67,13 @@ def _ruleset(ctx) -> dict[str, Any]:
     and default actions), else the nftables rule set."""
     system = ctx.system.local_firewall()
     if not isinstance(system, NotObserved):
+        # the profiles in force, where the system says which (else any profile may be)
+        in_force = [p for p in system.profiles if system.active is None or p.name in system.active]
         return {"outcome": "read", "source": system.source,
                 "profiles": [plain(profile) for profile in system.profiles],
-                "output_drops": any(p.enabled and p.outbound_blocked for p in system.profiles)}
+                "active": list(system.active) if system.active is not None else None,
+                "active_reason": system.active_reason,
+                "output_drops": any(p.enabled and p.outbound_blocked for p in in_force)}
     return localfirewall.nft_ruleset(ctx.run, ctx.privileged, ctx.budget(localfirewall.NFT_WAIT_S))
 
 

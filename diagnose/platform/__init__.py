@@ -145,6 +145,7 @@ class LocalFirewall:
     source: str
     profiles: tuple[FirewallProfile, ...]
     active: tuple[str, ...] | None = None   # the profiles in force now (None: not observed)
+    active_reason: str | None = None        # why they were not observed
 
 
 @dataclass(frozen=True)

@@ -385,6 +385,15 @@ def firewall_registry() -> dict:
             for profile, (local, policy) in FIREWALL_PROFILES.items()}
 
 
+# The firewall's profiles in force: INetFwPolicy2.CurrentProfileTypes, read through IDispatch
+CLSID_NET_FW_POLICY2 = "E2B3C97F-6AE1-41AC-817A-F6F92166D7DD"
+
+
+def firewall_current() -> dict:
+    from .com_dispatch import read_property
+    return {"current_profile_types": read_property(CLSID_NET_FW_POLICY2, "CurrentProfileTypes")}
+
+
 # ---- RAS: phonebook entries, active connections ------------------------------------------------
 # The structures (ras.h packs them to 4 bytes) and rasapi32's signatures: ras_api.py, whose
 # layouts the unit tests check on any 64-bit host.
@@ -628,7 +637,8 @@ def _wlan_interface(api: Any, handle: Any, info: WLAN_INTERFACE_INFO) -> dict:
 READERS = {"adapters": adapters, "if_table": if_table, "routes": routes, "neighbours": neighbours,
            "proxy_registry": proxy_registry}
 PART_READERS = {"proxy_winhttp": proxy_winhttp, "hosts_folder": hosts_folder,
-                "firewall_registry": firewall_registry, "ras_entries": ras_entries,
+                "firewall_registry": firewall_registry, "firewall_current": firewall_current,
+                "ras_entries": ras_entries,
                 "ras_connections": ras_connections, "ras_events": ras_events,
                 "wlan_interfaces": wlan_interfaces}
 

@@ -261,10 +261,14 @@ def _flag(values: dict, name: str, on: int = 1) -> bool | None:
     return None if value is None else value == on
 
 
-def map_firewall(raw: dict) -> LocalFirewall:
+# netfw.h NET_FW_PROFILE_TYPE2: the bits of INetFwPolicy2.CurrentProfileTypes
+FIREWALL_PROFILE_BITS = {"domain": 0x1, "private": 0x2, "public": 0x4}
+
+
+def map_firewall(raw: dict, current: Observed[dict] | None = None) -> LocalFirewall:
     """Each profile's switch and default actions; a group policy value overrides the local one.
     An absent value is not observed (Windows then uses its default: inbound blocked, outbound
-    allowed)."""
+    allowed). The profiles in force: INetFwPolicy2.CurrentProfileTypes (a bit mask, not text)."""
     profiles = []
     for name in ("domain", "private", "public"):
         local = (raw.get(name) or {}).get("local") or {}
@@ -275,7 +279,14 @@ def map_firewall(raw: dict) -> LocalFirewall:
             else bool(values["EnableFirewall"]),
             inbound_blocked=_flag(values, "DefaultInboundAction"),
             outbound_blocked=_flag(values, "DefaultOutboundAction"), managed=bool(policy)))
-    return LocalFirewall(source="registry FirewallPolicy", profiles=tuple(profiles))
+    active, why = None, "not read"
+    if isinstance(current, NotObserved):
+        why = current.reason
+    elif current is not None and isinstance(current.get("current_profile_types"), int):
+        bits = current["current_profile_types"]
+        active = tuple(name for name, bit in FIREWALL_PROFILE_BITS.items() if bits & bit)
+    return LocalFirewall(source="registry FirewallPolicy", profiles=tuple(profiles), active=active,
+                         active_reason=None if active is not None else why)
 
 
 # ras.h RASENTRY dwType; RASCONNSTATE
@@ -451,7 +462,8 @@ class WindowsBackend(Backend):
 
     def local_firewall(self) -> Observed[LocalFirewall]:
         raw = self._raw("firewall_registry")
-        return raw if isinstance(raw, NotObserved) else map_firewall(raw)
+        return raw if isinstance(raw, NotObserved) else map_firewall(
+            raw, self._raw("firewall_current"))
 
     def dialer(self) -> Observed[Dialer]:
         entries, connections, events = (self._raw(key) for key in

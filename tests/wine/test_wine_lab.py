@@ -84,7 +84,8 @@ def test_windows_facts_come_from_win32_not_linux_files(windows_install, wine_lab
             "'neighbour': w.map_neighbour(r, '192.168.77.1').__dict__, "
             "'hosts': w.map_hosts_file(w.read_part('hosts_folder')[0]), "
             "'parts': {k: w.read_part(k)[1] for k in ('proxy_winhttp', 'firewall_registry', "
-            "'ras_entries', 'ras_connections', 'wlan_interfaces')}}))")
+            "'ras_entries', 'ras_connections', 'wlan_interfaces')}, "
+            "'firewall_current': w.read_part('firewall_current')}))")
     wine_lab.ping("192.168.77.1")    # a neighbour entry to read
     done = windows_install.run(wine_lab, ["D:\\python\\python.exe", "-c", code])
     facts = json.loads(done.stdout)
@@ -99,6 +100,11 @@ def test_windows_facts_come_from_win32_not_linux_files(windows_install, wine_lab
     # are stubs: no RAS entries, no WLAN interfaces, no firewall values; docs/platforms.md)
     assert facts["hosts"].lower() == r"c:\windows\system32\drivers\etc\hosts"
     assert facts["parts"] == dict.fromkeys(facts["parts"])
+    # the firewall's profiles in force through IDispatch: Wine creates NetFwPolicy2 and finds
+    # CurrentProfileTypes by name (GetIDsOfNames), but its getter is a stub: Invoke answers
+    # DISP_E_EXCEPTION, so the profiles in force are not observed, with that reason
+    value, error = facts["firewall_current"]
+    assert value is None and "Invoke(CurrentProfileTypes) failed (0x80020009)" in error
 
 
 def test_the_launcher_speaks_the_verdict_in_text(windows_install, wine_lab):
