@@ -411,8 +411,9 @@ def _system_test_dial(ctx, facts: dict) -> tuple[dict, str | None]:
     if facts["session_up"]:
         return {"outcome": "not_run", "reason": "a PPPoE session is already up", **base}, None
     if not entries:
-        return {"outcome": "not_run", "reason": "no broadband (PPPoE) connection is configured",
-                **base}, None
+        unread = facts["system_dialer"]["reason"]
+        return {"outcome": "not_run", "reason": f"the dialer's entries were not read: {unread}"
+                if unread else "no broadband (PPPoE) connection is configured", **base}, None
     budget = min(LOGIN_BUDGET_S, ctx.remaining() - 0.1)
     if budget < MIN_LOGIN_S:
         return {"outcome": "not_run", "reason": "not enough time left for a test login "

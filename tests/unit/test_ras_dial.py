@@ -294,3 +294,12 @@ def test_pppoe_login_on_windows_without_a_pppoe_entry(fake):
     result = windows_pppoe({"pppoe_login": True}, {"ras_entries": [
         {"name": "公司VPN", "all_users": False, "phonebook": {"Type": "2"}}]})
     assert result.facts["login"]["outcome"] == "not_run" and api.calls == []
+
+
+def test_pppoe_login_on_windows_with_unreadable_entries_says_why(fake):
+    api = fake(NO_PADO)
+    result = windows_pppoe({"pppoe_login": True}, {"ras_entries": None, "errors": {
+        "ras_entries": "OSError: RasEnumEntriesW failed (632)"}})
+    login = result.facts["login"]
+    assert login["outcome"] == "not_run" and "RasEnumEntriesW failed (632)" in login["reason"]
+    assert api.calls == []
