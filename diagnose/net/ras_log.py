@@ -1,6 +1,7 @@
 """The Windows dialer's last attempt, in ppp_logs.read()'s shape: the platform's Dialer facts
 (RAS connections and RasClient events) and the RAS error numbers they carry, as the outcomes
-rules/access-line.yaml weighs (its stage table maps them back to the number Windows shows)."""
+rules/access-line.yaml weighs (it names the number itself as windows_error). RAS_ERROR_OUTCOMES
+is the one table of what each number means: the test dial (platform/ras_dial.py) uses it too."""
 from __future__ import annotations
 
 import datetime
