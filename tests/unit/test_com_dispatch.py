@@ -40,8 +40,10 @@ class FakeDispatch:
 
     def _get_ids(self, this, riid, names, count, lcid, dispids):
         name_at = ctypes.c_void_p.from_address(names).value
-        name = ctypes.wstring_at(name_at) if ctypes.sizeof(ctypes.c_wchar) == 2 else \
-            ctypes.string_at(name_at, 64).decode("utf-16-le").split("\0", 1)[0]
+        units = []   # an LPOLESTR: UTF-16 code units up to the NUL
+        while (unit := ctypes.c_uint16.from_address(name_at + 2 * len(units)).value) != 0:
+            units.append(unit)
+        name = b"".join(u.to_bytes(2, "little") for u in units).decode("utf-16-le")
         self.calls.append(("GetIDsOfNames", name, count))
         if name != "CurrentProfileTypes":
             return DISP_E_UNKNOWNNAME
@@ -64,10 +66,11 @@ def test_a_property_is_read_by_name_as_a_property_get():
 
 
 def test_an_unknown_name_or_an_odd_type_is_an_error_not_a_guess():
+    fake, odd = FakeDispatch(1), FakeDispatch(1, vt=8)   # alive while their memory is used
     with pytest.raises(OSError, match="0x80020006"):
-        com_dispatch.get_property(FakeDispatch(1).address, "FirewallEnabled")
+        com_dispatch.get_property(fake.address, "FirewallEnabled")
     with pytest.raises(OSError, match="VARIANT type 8"):
-        com_dispatch.get_property(FakeDispatch(1, vt=8).address, "CurrentProfileTypes")
+        com_dispatch.get_property(odd.address, "CurrentProfileTypes")
 
 
 def test_read_property_creates_reads_releases_and_uninitializes():
