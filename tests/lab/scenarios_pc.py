@@ -12,7 +12,8 @@ applications really use.
   resolv.conf points at it: U74.
 
 - a firewall on the PC: nftables in the PC namespace drops its output, all of it (today H25,
-  "restart the router") or beyond the home (today L23, a ticket): U75.
+  "restart the router") or beyond the home (today L23, a ticket): U75. One that drops only TCP
+  refuses no send, so nothing places it: X22, but never H25 (the router answered DNS).
 - a dead VPN: a tun device held open by a process that drops what it reads captures the traffic
   beyond the home by split routes (0/1 + 128/1) or by a policy rule (today L23): U76. Or it
   replaces the default route by one via the tunnel's far end: the "gateway" is then no home
@@ -38,7 +39,7 @@ Each also unprivileged: none of this needs root to see. The faults: pc_faults.py
 from __future__ import annotations
 
 from .pc_faults import (HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, HOSTS_TO_OTHER_SERVER,
-                        firewall_blocks_all, firewall_blocks_beyond_home,
+                        firewall_blocks_all, firewall_blocks_beyond_home, firewall_drops_tcp,
                         gateway_outside_subnet, gateway_where_no_router_is, local_resolver_blocks,
                         network_intercepts_dns, network_intercepts_tcp, nsswitch_files_only,
                         pc_address_from_dhcp, router_dns_off, router_dns_silent,
@@ -71,6 +72,12 @@ SCENARIOS = (
              breaks=((firewall_blocks_beyond_home,),)),
     Scenario("pc-firewall-blocks-beyond-home-unprivileged", "user", "U75", 3, unprivileged=True,
              breaks=((firewall_blocks_beyond_home,),)),
+    # Only TCP dropped: nothing says where (no send refused), but the router answered DNS: not H25.
+    Scenario("pc-firewall-drops-tcp", "unknown", "X22", 5, breaks=((firewall_drops_tcp,),),
+             never=("gateway-unreachable", "gateway-unreachable-unconfirmed")),
+    Scenario("pc-firewall-drops-tcp-unprivileged", "unknown", "X22", 5, unprivileged=True,
+             breaks=((firewall_drops_tcp,),),
+             never=("gateway-unreachable", "gateway-unreachable-unconfirmed")),
     Scenario("dead-vpn-split-routes", "user", "U76", 3, breaks=((vpn_split_routes,),)),
     Scenario("dead-vpn-split-routes-unprivileged", "user", "U76", 3, unprivileged=True,
              breaks=((vpn_split_routes,),)),

@@ -134,6 +134,7 @@ def test_chinese_verdict_is_chinese():
 # ------------------------------------------------------------------ not observed lowers confidence
 DEAD_ROUTER = {"gateway": {"reachable": False, "answers_ping": False, "answers_tcp": False},
                "internet": {"online": False, "any_target_reachable": False},
+               "dns": {"gateway_works": False},
                "line_quality": {"gateway": {"sent": 36, "received": 0, "loss_pct": 100.0},
                                 "gateway_arp": {"sent": 30, "received": 30, "loss_pct": 0.0}}}
 
@@ -211,6 +212,17 @@ def test_a_silent_router_without_arp_watched_is_h25_only_if_it_once_answered_arp
         == {rule}
     if rule == "gateway-unreachable-unconfirmed":
         assert verdict.confidence == "low" and "line_quality.gateway_arp" in verdict.not_observed
+
+
+def test_a_router_that_answered_dns_is_not_dead():
+    """Only TCP stopped on this computer (a filter refuses no TCP send): the router answered
+    the DNS question over UDP, so it is on; no H25, nor H26."""
+    changes = copy.deepcopy(DEAD_ROUTER)
+    changes["dns"]["gateway_works"] = True
+    for privileged in (True, False):
+        findings, verdict = verdict_for(changes, privileged=privileged)
+        assert not {f.rule for f in findings} & {"gateway-unreachable",
+                                                 "gateway-unreachable-unconfirmed"}
 
 
 def test_a_default_route_into_a_dead_tunnel_is_the_tunnel_not_the_router():

@@ -387,6 +387,7 @@ GATEWAY_RULES = {rule.id: rule for rule in pack.load(None, set(BY_ID))}
 def test_a_dead_router_is_not_a_lossy_link(arp, expected):
     facts = {"gateway": {"reachable": False, "answers_ping": False, "answers_tcp": False},
              "internet": {"online": False, "any_target_reachable": False},
+             "dns": {"gateway_works": False},
              "line_quality": {"gateway": fake_series("g", sent=36, received=0),
                               "gateway_arp": arp}}
     rules = [GATEWAY_RULES[r] for r in ("gateway-unreachable", "home-link-arp-loss")]
