@@ -19,6 +19,9 @@ DEFAULT_PROFILE: dict[str, Any] = {
     "probes": {
         "dns_names": ["www.baidu.com", "www.qq.com", "www.bing.com"],
         "public_resolvers": ["223.5.5.5", "119.29.29.29", "1.1.1.1"],
+        # The operator's own resolvers (those its routers forward to): asked directly, they tell
+        # a router's failing DNS proxy from the operator's DNS. Only the operator knows them.
+        "operator_resolvers": [],
         "connectivity_urls": [
             "http://connect.rom.miui.com/generate_204",
             "http://wifi.vivo.com.cn/generate_204",
@@ -84,6 +87,7 @@ _SCHEMA: dict[str, Any] = {
     "probes": {
         "dns_names": (list, _hostname),
         "public_resolvers": (list, _ip),
+        "operator_resolvers": (list, _ip),
         "connectivity_urls": (list, _url),
         "ping_targets": (list, _ip),
     },
@@ -91,10 +95,12 @@ _SCHEMA: dict[str, Any] = {
 
 
 def public_addresses(profile: dict[str, Any]) -> list[str]:
-    """The addresses this profile and the built-in one name (public resolvers, ping targets):
-    public knowledge, not the subscriber's, so redaction keeps them readable."""
+    """The addresses this profile and the built-in one name (public and operator resolvers, ping
+    targets): public knowledge, not the subscriber's, so redaction keeps them readable."""
     probes = [profile["probes"], DEFAULT_PROFILE["probes"]]
-    return [address for p in probes for address in (*p["public_resolvers"], *p["ping_targets"])]
+    return [address for p in probes for address in (*p["public_resolvers"],
+                                                    *p.get("operator_resolvers", ()),
+                                                    *p["ping_targets"])]
 
 
 def load(path: str | None) -> dict[str, Any]:

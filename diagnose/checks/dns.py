@@ -1,6 +1,7 @@
 """dns: each profile name through the configured resolvers, the gateway and public resolvers."""
 from __future__ import annotations
 
+import ipaddress
 from concurrent.futures import ThreadPoolExecutor
 
 from ..i18n import N_
@@ -19,19 +20,39 @@ def _works(queries: list[dict], servers: list[str]) -> bool | None:
     return any(q["outcome"] == "answer" for q in queries if q["server"] in servers)
 
 
+def _loopback(server: str) -> bool:
+    try:
+        return ipaddress.ip_address(server).is_loopback
+    except ValueError:
+        return False
+
+
+def shared_outcome(queries: list[dict], server: str | None) -> str | None:
+    """The outcome every question to server got (answer, refused, servfail, timeout, ...), or
+    "mixed"; None when server was not asked."""
+    outcomes = {q["outcome"] for q in queries if server and q["server"] == server}
+    if not outcomes:
+        return None
+    return outcomes.pop() if len(outcomes) == 1 else "mixed"
+
+
 def run(ctx) -> CheckResult:
     names = ctx.profile["probes"]["dns_names"]
     config = ctx.system.configured_dns()
     configured = config["servers"][:MAX_CONFIGURED]
     gateway = ctx.facts("route").get("gateway")
     public = list(ctx.profile["probes"]["public_resolvers"])
-    servers = list(dict.fromkeys(configured + ([gateway] if gateway else []) + public))
+    operator = list(ctx.profile["probes"].get("operator_resolvers") or [])
+    servers = list(dict.fromkeys(configured + ([gateway] if gateway else []) + public + operator))
     wait = ctx.budget(QUERY_WAIT_S)
     pairs = [(server, name) for server in servers for name in names]
     with ThreadPoolExecutor(max_workers=min(32, len(pairs) or 1)) as pool:
         queries = list(pool.map(lambda pair: dnsquery.query_a(pair[0], pair[1], wait), pairs))
     facts = {
         "configured": configured,
+        "configured_count": len(configured),
+        # Every configured server is on this computer (systemd-resolved's stub, a local dnsmasq).
+        "configured_local": all(_loopback(s) for s in configured) if configured else None,
         "configured_source": config["source"],
         "configured_error": config["error"],
         "gateway": gateway,
@@ -41,6 +62,10 @@ def run(ctx) -> CheckResult:
         "configured_works": _works(queries, configured),
         "gateway_works": _works(queries, [gateway] if gateway else []),
         "public_works": _works(queries, public),
+        "operator": operator,
+        "operator_works": _works(queries, operator),   # null: the profile names none
+        # What the router's DNS said to every question alike: REFUSED is its own word.
+        "gateway_outcome": shared_outcome(queries, gateway),
         # Every server, public ones included, says the best-known names do not exist: something
         # on the way answers in their place (with how fast, to show it is not them).
         "all_nxdomain": bool(public) and bool(queries) and all(
@@ -61,7 +86,8 @@ def run(ctx) -> CheckResult:
 
 CHECK = CheckSpec(id="dns", summary="DNS: configured resolvers, the gateway's and public ones",
                   run=run, needs=("route",), timeout=2.5,
-                  provides=("configured", "configured_source", "configured_error", "gateway",
+                  provides=("configured", "configured_count", "configured_local", "configured_source", "configured_error", "gateway",
                             "gateway_is_configured", "public", "queries", "configured_works",
-                            "gateway_works", "public_works", "all_nxdomain", "slowest_ms"),
+                            "gateway_works", "public_works", "operator", "operator_works",
+                            "gateway_outcome", "all_nxdomain", "slowest_ms"),
                   name=N_("finding sites by name"), position=90, digest_slot=4)

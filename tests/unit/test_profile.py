@@ -17,7 +17,16 @@ def test_default_profile_puts_domestic_endpoints_first():
     probes = profile.load(None)["probes"]
     assert probes["public_resolvers"][0] in ("223.5.5.5", "119.29.29.29", "114.114.114.114")
     assert ".cn" in probes["connectivity_urls"][1] or "miui" in probes["connectivity_urls"][0]
-    assert all(len(probes[k]) >= 2 for k in probes)
+    assert all(len(probes[k]) >= 2 for k in probes if k != "operator_resolvers")
+    assert probes["operator_resolvers"] == []   # only an operator's own profile knows them
+
+
+def test_operator_resolvers_are_addresses_and_public_knowledge(tmp_path):
+    loaded = profile.load(write(tmp_path, "probes:\n  operator_resolvers: [198.51.100.53]\n"))
+    assert loaded["probes"]["operator_resolvers"] == ["198.51.100.53"]
+    assert "198.51.100.53" in profile.public_addresses(loaded)   # redaction keeps it
+    with pytest.raises(ConfigError, match="item 1 must be an IP address"):
+        profile.load(write(tmp_path, "probes:\n  operator_resolvers: [dns.example]\n"))
 
 
 def test_given_keys_replace_defaults_and_others_stay(tmp_path):
