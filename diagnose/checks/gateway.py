@@ -1,6 +1,8 @@
 """gateway: does the default gateway answer? Neighbour entry, ICMP echo and TCP."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ..i18n import N_
 from ..model import CheckResult, CheckSpec, Status
 from ..net import reach
@@ -13,11 +15,24 @@ PROBE_WAIT_S = 1.0
 
 
 def run(ctx) -> CheckResult:
-    gateway = ctx.facts("route").get("gateway")
+    route_facts = ctx.facts("route")
+    gateway = route_facts.get("gateway")
     if not gateway:
         return CheckResult(Status.SKIPPED, {"address": None}, N_("no default gateway"))
-    answers = reach.host_answers(gateway, PROBE_PORTS, privileged=ctx.privileged, run=ctx.run,
-                                 timeout=ctx.budget(PROBE_WAIT_S))
+    # The gateways of further IPv4 default routes (a higher metric, another adapter), asked at
+    # the same time: the kernel uses only the first and never falls back to them.
+    others = list(dict.fromkeys(r["gateway"] for r in route_facts.get("default_routes") or []
+                                if r.get("family") == 4 and r.get("gateway")
+                                and r["gateway"] != gateway))
+    wait = ctx.budget(PROBE_WAIT_S)
+    with ThreadPoolExecutor(max_workers=1 + len(others)) as pool:
+        probes = [pool.submit(reach.host_answers, address, PROBE_PORTS, privileged=ctx.privileged,
+                              run=ctx.run, timeout=wait) for address in [gateway, *others]]
+        answers, *other_answers = [probe.result() for probe in probes]
+    answers["other_gateways"] = others
+    answers["other_gateways_answering"] = [o["address"] for o in other_answers if o["reachable"]]
+    # None: no other default route to ask.
+    answers["other_answers"] = bool(answers["other_gateways_answering"]) if others else None
     entry = ctx.system.neighbour(gateway)
     arp = ({"state": "unknown", "mac": None, "device": None} if isinstance(entry, NotObserved)
            else {"state": entry.state, "mac": entry.mac, "device": entry.adapter})
@@ -36,5 +51,6 @@ def run(ctx) -> CheckResult:
 CHECK = CheckSpec(id="gateway", summary="Default gateway: neighbour, ping, TCP", run=run,
                   needs=("route",), timeout=2.5, privilege="optional",
                   provides=("address", "icmp", "tcp", "answers_ping", "answers_tcp", "reachable",
-                            "neighbour", "dns_port"),
+                            "neighbour", "dns_port", "other_gateways", "other_gateways_answering",
+                            "other_answers"),
                   name=N_("gateway"), position=50, digest_slot=3)

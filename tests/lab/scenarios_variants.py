@@ -31,4 +31,8 @@ SCENARIOS = (
              breaks=((vf.profile_names_operator_resolvers,), (vf.operator_dns_answers, "SERVFAIL"))),
     Scenario("operator-dns-dead-operator-known", "isp", "S22", 4,
              breaks=((vf.profile_names_operator_resolvers,), ("operator_dns_dead",))),
+    # class 3: the path
+    Scenario("second-default-route-to-nowhere", "user", "U82", 3, breaks=((vf.second_default_route,),)),
+    Scenario("second-default-route-to-nowhere-unprivileged", "user", "U82", 3, unprivileged=True,
+             breaks=((vf.second_default_route,),)),
 )
