@@ -86,7 +86,8 @@ def run(ctx) -> CheckResult:
 
 CHECK = CheckSpec(id="dns", summary="DNS: configured resolvers, the gateway's and public ones",
                   run=run, needs=("route",), timeout=2.5,
-                  provides=("configured", "configured_count", "configured_local", "configured_source", "configured_error", "gateway",
+                  provides=("configured", "configured_count", "configured_local",
+                            "configured_source", "configured_error", "gateway",
                             "gateway_is_configured", "public", "queries", "configured_works",
                             "gateway_works", "public_works", "operator", "operator_works",
                             "gateway_outcome", "all_nxdomain", "slowest_ms"),
