@@ -151,8 +151,9 @@ def host_mask(lab):
 def router_address_as_own(lab):
     """The router's own address typed as the PC's (an IP conflict with the router): the kernel
     refuses a gateway that is one of its own addresses, so no default route either."""
+    own = f"{netlab.ROUTER_LAN_ADDR}/{netlab.LAN_PREFIX}"
     lab.ip_batch("pc", [f"addr del {netlab.PC_ADDR}/{netlab.LAN_PREFIX} dev {netlab.PC_IF}",
-                        f"addr add {netlab.ROUTER_LAN_ADDR}/{netlab.LAN_PREFIX} dev {netlab.PC_IF}"])
+                        f"addr add {own} dev {netlab.PC_IF}"])
 
 
 # --- a lossy home link (class 6) -----------------------------------------------------------------
