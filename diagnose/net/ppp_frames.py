@@ -1,5 +1,6 @@
 """PPPoE session frames and PPP control packets (RFC 2516, 1661, 1334, 1994, 1332, 1877): pure
-functions that build what the test login sends and parse what it receives.
+functions that build what the test login sends and parse what it receives; what to put in the
+LCP and IPCP options is ppp_options.py's business.
 
 Every received frame is untrusted: parsed with bounds checks, anything malformed gives None;
 the answers built here are capped.
@@ -30,9 +31,6 @@ OPT_IP, OPT_DNS1, OPT_DNS2 = 3, 129, 131
 PAP_REQ, PAP_ACK, PAP_NAK = 1, 2, 3
 CHAP_CHALLENGE, CHAP_RESPONSE, CHAP_SUCCESS, CHAP_FAILURE = 1, 2, 3, 4
 
-OUR_MRU = 1492   # 1500 minus the PPPoE and PPP headers (RFC 2516 section 7)
-MIN_MRU = 64     # a peer asking for less could not even receive an LCP packet
-MAX_MRU = 1500   # what an Ethernet frame carries without RFC 4638
 MAX_TEXT = 120   # characters kept from a server's message
 
 
@@ -139,42 +137,6 @@ def parse_options(data: bytes) -> list[tuple[int, bytes]] | None:
         options.append((kind, data[pos + 2:pos + length]))
         pos += length
     return options
-
-
-def lcp_answer(options: list[tuple[int, bytes]], our_magic: int) -> tuple[int, bytes, dict]:
-    """Our answer to the AC's LCP Configure-Request: (code, data, what it asked for).
-
-    We accept MRU, Magic-Number and PAP or CHAP-MD5; we suggest CHAP-MD5 instead of other
-    authentication (EAP, MS-CHAP); everything else (ACCM, PFC, ACFC, quality, callback...)
-    is rejected: RFC 2516 forbids some of it over PPPoE and we need none of it.
-    """
-    reject, nak, asked = [], [], {}
-    for kind, value in options:
-        if kind == OPT_MRU and len(value) == 2:
-            mru = struct.unpack("!H", value)[0]
-            asked["mru"] = mru
-            if mru < MIN_MRU:
-                nak.append((OPT_MRU, struct.pack("!H", OUR_MRU)))
-        elif kind == OPT_AUTH and len(value) >= 2:
-            proto = struct.unpack_from("!H", value)[0]
-            if proto == PROTO_PAP and len(value) == 2:
-                asked["auth"] = "pap"
-            elif proto == PROTO_CHAP and value[2:] == bytes([CHAP_MD5]):
-                asked["auth"] = "chap-md5"
-            else:
-                asked["auth"] = "unsupported:%04x%s" % (proto, value[2:3].hex())
-                nak.append((OPT_AUTH, struct.pack("!H", PROTO_CHAP) + bytes([CHAP_MD5])))
-        elif kind == OPT_MAGIC and len(value) == 4:
-            magic = struct.unpack("!I", value)[0]
-            if magic and magic == our_magic:
-                asked["looped_back"] = True   # our own request came back: a looped line
-        else:
-            reject.append((kind, value))
-    if reject:
-        return CONF_REJ, build_options(reject), asked
-    if nak:
-        return CONF_NAK, build_options(nak), asked
-    return CONF_ACK, build_options(options), asked
 
 
 def pap_request(ident: int, user: bytes, password: bytes) -> bytes:

@@ -1,4 +1,5 @@
-"""The user-space PPPoE login (diagnose.net.ppp_session) against the lab's AC, in-process.
+"""The user-space PPPoE login (diagnose.net.ppp_session and the modules it drives: ppp_link,
+ppp_auth, ppp_options, ppp_frames) against the lab's AC, in-process.
 
 tests/lab/ppp_ac.AccessConcentrator is transport-free (frame in, frames out) and built with
 scapy's PPP layers, independently of the hand-written client. Here a Wire stands in for the two
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from diagnose.clock import SYSTEM
-from diagnose.net import ppp_close, ppp_frames as pf, ppp_session as ps
+from diagnose.net import ppp_close, ppp_frames as pf, ppp_link, ppp_options, ppp_session as ps
 from diagnose.net.ppp_secrets import Credentials
 from tests.lab.ppp_ac import AccessConcentrator
 from tests.properties import examples
@@ -99,10 +100,10 @@ def wire(monkeypatch):
     def make(respond, **kwargs):
         w = Wire(respond, **kwargs)
         made.append(w)
-        monkeypatch.setattr(ps, "open_socket", w.open_socket)
+        monkeypatch.setattr(ppp_link, "open_socket", w.open_socket)
         return w
 
-    monkeypatch.setattr(ps, "drain", _drain)
+    monkeypatch.setattr(ppp_link, "drain", _drain)
     monkeypatch.setattr(ps, "ethernet_hwaddr", lambda iface: (CLIENT_MAC, None))
     yield make
     for w in made:
@@ -146,7 +147,7 @@ def test_login_accepted(wire, auth):
     assert result["outcome"] == "connected", result
     assert result["ac"]["name"] == "LAB-BRAS" and result["ac"]["has_cookie"]
     assert result["session_id"] == 0x1234
-    assert result["lcp"]["opened"] and result["lcp"]["our_mru"] == pf.OUR_MRU
+    assert result["lcp"]["opened"] and result["lcp"]["our_mru"] == ppp_options.OUR_MRU
     assert result["auth"] == {"protocol": "pap" if auth == "pap" else "chap-md5",
                               "outcome": "ok", "message": "Login ok"}
     assert result["ipcp"] == {"address": "10.67.0.2", "peer": "10.67.0.1",
@@ -323,7 +324,7 @@ def test_echo_request_flood_is_answered_at_most_max_replies_times(wire):
     result, elapsed = login(budget=2.0)
     assert result["outcome"] == "connected", result
     replies = [f for f in w.sent if f[12:14] == b"\x88\x64" and f[22:23] == bytes([pf.ECHO_REPLY])]
-    assert len(replies) <= ps.MAX_REPLIES
+    assert len(replies) <= ppp_link.MAX_REPLIES
     assert elapsed < 2.1
 
 
@@ -408,7 +409,7 @@ def test_parsers_never_raise(data):
     packet = pf.parse_cp(data)
     options = pf.parse_options(data)
     if options is not None:
-        code, reply, _ = pf.lcp_answer(options, 0x01020304)
+        code, reply, _ = ppp_options.lcp_answer(options, 0x01020304)
         assert code in (pf.CONF_ACK, pf.CONF_NAK, pf.CONF_REJ) and len(reply) <= len(data) + 16
     pf.parse_chap_challenge(data)
     assert len(pf.pap_message(data)) <= pf.MAX_TEXT
@@ -426,14 +427,14 @@ def test_lcp_answer():
     mru = (pf.OPT_MRU, struct.pack("!H", 1492))
     pap = (pf.OPT_AUTH, struct.pack("!H", pf.PROTO_PAP))
     magic = (pf.OPT_MAGIC, struct.pack("!I", 5))
-    assert pf.lcp_answer([mru, pap, magic], 9)[0] == pf.CONF_ACK
-    code, data, asked = pf.lcp_answer([(pf.OPT_AUTH, b"\xc2\x27")], 9)   # EAP
+    assert ppp_options.lcp_answer([mru, pap, magic], 9)[0] == pf.CONF_ACK
+    code, data, asked = ppp_options.lcp_answer([(pf.OPT_AUTH, b"\xc2\x27")], 9)   # EAP
     assert code == pf.CONF_NAK and data == b"\x03\x05\xc2\x23\x05"
     assert asked["auth"].startswith("unsupported")
-    code, data, _ = pf.lcp_answer([mru, (2, b"\0\0\0\0")], 9)            # ACCM: rejected
+    code, data, _ = ppp_options.lcp_answer([mru, (2, b"\0\0\0\0")], 9)            # ACCM: rejected
     assert (code, data) == (pf.CONF_REJ, b"\x02\x06\0\0\0\0")
-    assert pf.lcp_answer([(pf.OPT_MAGIC, struct.pack("!I", 9))], 9)[2]["looped_back"]
-    assert pf.lcp_answer([(pf.OPT_MRU, struct.pack("!H", 10))], 9)[0] == pf.CONF_NAK
+    assert ppp_options.lcp_answer([(pf.OPT_MAGIC, struct.pack("!I", 9))], 9)[2]["looped_back"]
+    assert ppp_options.lcp_answer([(pf.OPT_MRU, struct.pack("!H", 10))], 9)[0] == pf.CONF_NAK
 
 
 def test_pap_request_refuses_oversized_fields_without_naming_them():
@@ -444,7 +445,7 @@ def test_pap_request_refuses_oversized_fields_without_naming_them():
 
 def test_retransmit_resends_on_its_windows_and_times_out_at_the_deadline():
     clock = VirtualClock()
-    timer = ps.Retransmit(clock, [1.0, 1.5], deadline=clock.now + 2.5)
+    timer = ppp_link.Retransmit(clock, [1.0, 1.5], deadline=clock.now + 2.5)
     sends = []
     while not timer.expired():
         if timer.due():
@@ -452,7 +453,32 @@ def test_retransmit_resends_on_its_windows_and_times_out_at_the_deadline():
             sends.append(clock.now - 1000.0)
         clock.now = timer.until()
     assert sends == [0.0, 1.0] and clock.now == 1002.5
-    timer = ps.Retransmit(clock, [1.0, 1.0], deadline=clock.now + 2.0)
+    timer = ppp_link.Retransmit(clock, [1.0, 1.0], deadline=clock.now + 2.0)
     timer.sending()
     timer.resend_now()        # a Nak changed the request: it goes out again at once
     assert timer.due() and timer.until() == clock.now
+
+
+def test_lcp_adjust_takes_a_sane_mru_a_fresh_magic_and_drops_what_is_rejected():
+    ours = ppp_options.lcp_request(5)
+    nak = [(pf.OPT_MRU, struct.pack("!H", 1400)), (pf.OPT_MAGIC, struct.pack("!I", 5))]
+    adjusted = ppp_options.lcp_adjust(ours, pf.CONF_NAK, nak, fresh_magic=6)
+    assert ppp_options.mru_of(adjusted) == 1400 and ppp_options.magic_of(adjusted) == 6
+    insane = [(pf.OPT_MRU, struct.pack("!H", 9000))]
+    assert ppp_options.lcp_adjust(ours, pf.CONF_NAK, insane, fresh_magic=6) == ours
+    rejected = ppp_options.lcp_adjust(ours, pf.CONF_REJ, [(pf.OPT_MAGIC, b"")], fresh_magic=6)
+    assert ppp_options.magic_of(rejected) is None and ppp_options.mru_of(rejected) == 1492
+
+
+def test_ipcp_negotiation():
+    want = ppp_options.ipcp_request()
+    given_ = [(pf.OPT_IP, bytes([10, 0, 0, 2])), (pf.OPT_DNS2, b"\x01")]   # a bad length: ignored
+    want = ppp_options.ipcp_adjust(want, pf.CONF_NAK, given_)
+    assert ppp_options.ipcp_acked(want) == ("10.0.0.2", [])
+    assert ppp_options.ipcp_adjust(want, pf.CONF_REJ, [(pf.OPT_DNS1, bytes(4))]) == [
+        (pf.OPT_IP, bytes([10, 0, 0, 2])), (pf.OPT_DNS2, bytes(4))]
+    assert ppp_options.ipcp_adjust(want, pf.CONF_REJ, [(pf.OPT_IP, bytes(4))]) is None
+    assert ppp_options.ipcp_acked(ppp_options.ipcp_request()) == (None, [])
+    assert ppp_options.ipcp_answer([(pf.OPT_IP, bytes([10, 0, 0, 1]))])[::2] == (
+        pf.CONF_ACK, "10.0.0.1")
+    assert ppp_options.ipcp_answer([(2, b"\x00\x2d")])[:2] == (pf.CONF_REJ, b"\x02\x04\x00\x2d")
