@@ -4,9 +4,14 @@ Only the first half of discovery is done: no PADR is ever sent, so no
 session is opened on the access concentrator (AC). The opt-in test login
 (ppp_session.py) does the rest and reuses the parsing here.
 
-scapy is imported lazily inside the functions that need it, so importing
-this module is cheap. Parsing of replies is pure (bytes -> dict | None) and
-never trusts the packet.
+This is also the one home of the PPPoE header and its tags: the login's
+PADR, PADT and session frames (ppp_frames.py) are built and parsed with the
+helpers here. Frames are built and parsed with struct, not scapy's PPPoE
+layers: parsing must refuse what does not add up (scapy's dissection reads
+past a declared length into the Ethernet padding) and building PADIs with
+scapy cost the import of scapy.layers.ppp (and inet) on every discovery.
+tests/unit/test_ppp_wire.py holds every frame built here to scapy's layers,
+byte for byte. scapy is imported only for the packet socket (l2.open_socket).
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from .l2 import (
 
 ETH_P_PPP_DISC = 0x8863  # PPPoE discovery ethertype; the kernel filters on it
 ETH_MIN_FRAME = 60  # without FCS; we pad ourselves rather than rely on the NIC
+BROADCAST = b"\xff" * 6
 
 PPPOE_VER_TYPE = 0x11
 PPPOE_HLEN = 6
@@ -160,20 +166,22 @@ def parse_pado(frame: bytes, host_uniqs: bytes | Collection[bytes]) -> dict | No
         return None
 
 
+def tag(tag_type: int, value: bytes) -> bytes:
+    return struct.pack("!HH", tag_type, len(value)) + value
+
+
+def pppoe_frame(dst: bytes, src: bytes, ethertype: int, code: int, session: int,
+                payload: bytes) -> bytes:
+    """Ethernet + PPPoE header (RFC 2516 section 4) around payload, padded to ETH_MIN_FRAME."""
+    header = dst + src + struct.pack("!HBBHH", ethertype, PPPOE_VER_TYPE, code, session,
+                                     len(payload))
+    return (header + payload).ljust(ETH_MIN_FRAME, b"\x00")
+
+
 def build_padi(src_mac: bytes, host_uniq: bytes, service_name: bytes = b"") -> bytes:
     """Broadcast PADI frame with Service-Name and Host-Uniq tags."""
-    from scapy.layers.l2 import Ether
-    from scapy.layers.ppp import PPPoED, PPPoED_Tags, PPPoETag
-
-    pkt = (
-        Ether(dst="ff:ff:ff:ff:ff:ff", src=format_mac(src_mac), type=ETH_P_PPP_DISC)
-        / PPPoED(code=CODE_PADI, sessionid=0)
-        / PPPoED_Tags(tag_list=[
-            PPPoETag(tag_type=TAG_SERVICE_NAME, tag_value=service_name),
-            PPPoETag(tag_type=TAG_HOST_UNIQ, tag_value=host_uniq),
-        ])
-    )
-    return bytes(pkt).ljust(ETH_MIN_FRAME, b"\x00")
+    return pppoe_frame(BROADCAST, src_mac, ETH_P_PPP_DISC, CODE_PADI, 0,
+                       tag(TAG_SERVICE_NAME, service_name) + tag(TAG_HOST_UNIQ, host_uniq))
 
 
 def plan_windows(timeout: float, attempts: int, budget: float) -> list[float]:

@@ -358,8 +358,11 @@ def test_build_discover_is_a_discover_and_nothing_more():
 # ------------------------------------------------------------ module hygiene
 
 def test_importing_the_probes_does_not_import_scapy():
+    # nor does building a PADI: scapy is for the packet socket only (pppoe_discovery's docstring)
     code = (
-        "import sys, diagnose.net.pppoe_discovery, diagnose.net.dhcp_probe\n"
+        "import sys, diagnose.net.pppoe_discovery as d, diagnose.net.dhcp_probe\n"
+        "import diagnose.net.ppp_session\n"
+        "d.build_padi(b'\\x02' * 6, b'u' * 8, b'lab-internet')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scapy'))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
