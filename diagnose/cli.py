@@ -71,8 +71,10 @@ def build_app():
                   metavar=_("SECONDS"),
                   show_default=True, help=_("Overall deadline in seconds."))
     @click.option("--pppoe-login", is_flag=True,
-                  help=_("As administrator, try a PPPoE login with the dialer's credentials "
-                         "(a second session may be refused)."))
+                  help=(_("Dial the broadband connection once with its saved password, then hang "
+                          "up (a second session may be refused).") if sys.platform == "win32" else
+                        _("As administrator, try a PPPoE login with the dialer's credentials "
+                          "(a second session may be refused).")))
     @click.option("--only", metavar=_("CHECK[,CHECK]"),
                   help=_("Run only these checks (and the checks they need)."))
     @click.option("--skip", metavar=_("CHECK[,CHECK]"), help=_("Leave these checks out."))
