@@ -3,39 +3,16 @@
 Data only, so a unit test can check that every rule in the pack has a scenario that triggers it.
 Each `breaks` names Lab methods (with arguments) applied after the lab is up, or callables
 taking the lab. Topics add their own scenarios in tests/lab/scenarios_<topic>.py (a SCENARIOS
-tuple), gathered here.
+tuple), gathered here; each imports `Scenario` from scenario.py, never this module, so any of
+them can be imported first.
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    side: str
-    code: str
-    exit_code: int
-    breaks: tuple = ()                 # (method, *args) applied in order
-    pppoe: bool = False                # the PC dials PPPoE through a bridged modem
-    unprivileged: bool = False
-    env: dict = field(default_factory=dict)
-    also: tuple[str, ...] = ()         # further rules that must fire (as findings)
-    never: tuple[str, ...] = ()        # rules that must not fire (a finding the evidence denies)
-
-    def apply(self, lab) -> None:
-        """Break a started lab the scenario's way (the tests and the benchmark share this)."""
-        if self.pppoe:
-            lab.make_pc_pppoe_dialer(access_concentrator=True)
-        for step, *args in self.breaks:
-            if callable(step):
-                step(lab, *args)          # a topic's own way to break the lab
-            else:
-                getattr(lab, step)(*args)
-
+from .scenario import Scenario
 
 CORE = (
     Scenario("healthy", "none", "N23", 0),

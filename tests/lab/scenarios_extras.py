@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .extra_faults import (allow_unprivileged_ping, drop_frag_needed, ipv6_home, narrow_wan,
                            router_drops_ipv6, router_rewrites_nxdomain)
-from .scenarios import Scenario
+from .scenario import Scenario
 
 SCENARIOS = (
     Scenario("path-mtu-black-hole", "home", "H63", 3, breaks=((narrow_wan,), (drop_frag_needed,))),

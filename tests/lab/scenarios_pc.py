@@ -45,7 +45,7 @@ from .pc_faults import (HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, HOSTS_TO_OTHER_SERVER,
                         pc_address_from_dhcp, router_dns_off, router_dns_silent,
                         static_wrong_subnet, vpn_default_route, vpn_policy_rule,
                         vpn_split_routes)
-from .scenarios import Scenario
+from .scenario import Scenario
 
 # Rules that take the default gateway for the home router: wrong when it is a tunnel's far end.
 GATEWAY_IS_ROUTER = ("gateway-unreachable", "gateway-unreachable-unconfirmed",

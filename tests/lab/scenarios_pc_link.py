@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from . import netlab, relay
 from .pc_faults import pc_address_from_dhcp, router_deaf
-from .scenarios import Scenario
+from .scenario import Scenario
 
 LOSS_EACH_WAY = 0.45   # 1 - 0.55 ** 2: about 70 % of round trips lost
 

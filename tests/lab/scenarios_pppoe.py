@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import partial
 
 from . import netlab
-from .scenarios import Scenario
+from .scenario import Scenario
 
 REFUSAL = "E=691 R=0 Account suspended: arrears"
 

@@ -6,7 +6,7 @@ trip). Why these numbers keep the scenarios from flaking: docs/line-quality.md (
 from __future__ import annotations
 
 from . import netlab, relay
-from .scenarios import Scenario
+from .scenario import Scenario
 
 LOSS_EACH_WAY = 0.2
 DELAY_EACH_WAY_MS = 150

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 
 from . import igd_server, miniupnpd
-from .scenarios import Scenario
+from .scenario import Scenario
 
 router_login_refused = partial(igd_server.start, status="Disconnected", uptime=0,
                                error="ERROR_AUTHENTICATION_FAILURE", external_ip="")
