@@ -5,7 +5,7 @@ variant_faults.py.
 from __future__ import annotations
 
 from . import variant_faults as vf
-from .scenarios import Scenario
+from .scenario import Scenario
 
 SCENARIOS = (
     # class 4: the name lookup applications use
