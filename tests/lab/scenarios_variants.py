@@ -34,6 +34,10 @@ SCENARIOS = (
              breaks=((vf.profile_names_operator_resolvers,), (vf.router_dns_answers, "SERVFAIL"))),
     Scenario("router-dns-servfail-unprivileged", "home", "H72", 3, unprivileged=True,
              breaks=((vf.profile_names_operator_resolvers,), (vf.router_dns_answers, "SERVFAIL"))),
+    Scenario("router-dns-hung", "home", "H72", 3,
+             breaks=((vf.profile_names_operator_resolvers,), (vf.router_dns_hung,))),
+    Scenario("router-dns-hung-unprivileged", "home", "H72", 3, unprivileged=True,
+             breaks=((vf.profile_names_operator_resolvers,), (vf.router_dns_hung,))),
     # Controls: the operator's resolvers fail, named by the profile: still the operator.
     Scenario("operator-dns-servfail", "isp", "S22", 4,
              breaks=((vf.profile_names_operator_resolvers,),
@@ -54,6 +58,10 @@ SCENARIOS = (
              breaks=((vf.second_default_route,),)),
     Scenario("second-default-route-to-nowhere-unprivileged", "user", "U82", 3, unprivileged=True,
              breaks=((vf.second_default_route,),)),
+    Scenario("second-adapter-default-route", "user", "U82", 3,
+             breaks=((vf.second_adapter_default_route,),)),
+    Scenario("second-adapter-default-route-unprivileged", "user", "U82", 3, unprivileged=True,
+             breaks=((vf.second_adapter_default_route,),)),
     # A split VPN whose own DNS server (set in resolv.conf) is dead: the internet works by address.
     Scenario("vpn-dns-dead", "user", "U27", 3, breaks=((vf.vpn_dns_dead,),)),
     Scenario("vpn-dns-dead-unprivileged", "user", "U27", 3, unprivileged=True,
@@ -68,6 +76,10 @@ SCENARIOS = (
     Scenario("netmask-32", "user", "U25", 3, breaks=((vf.host_mask,),)),
     Scenario("netmask-32-unprivileged", "user", "U25", 3, unprivileged=True,
              breaks=((vf.host_mask,),)),
+    # A mask too wide that catches no address the lab uses: nothing is broken, all clear.
+    Scenario("netmask-8", "none", "N23", 0, breaks=((vf.wide_mask,),)),
+    Scenario("netmask-8-unprivileged", "none", "N23", 0, unprivileged=True,
+             breaks=((vf.wide_mask,),)),
     Scenario("router-address-as-own", "user", "U25", 3, breaks=((vf.router_address_as_own,),)),
     Scenario("router-address-as-own-unprivileged", "user", "U25", 3, unprivileged=True,
              breaks=((vf.router_address_as_own,),)),

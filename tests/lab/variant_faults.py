@@ -106,6 +106,19 @@ def operator_dns_answers(lab, rcode):
     lab._wait_tcp("isp-dns-operator", netlab.OPERATOR_DNS, netlab.DNS_PORT)
 
 
+def router_dns_hung(lab):
+    """The router's DNS proxy hangs: questions over UDP vanish while its port 53 still takes TCP
+    connections (the process is alive, its worker is stuck). From the PC this is what a working
+    proxy in front of dead operator resolvers looks like, unless those are asked directly."""
+    lab.nft("rt", f"""
+        table inet lab_rt_dns_hung {{
+            chain input {{
+                type filter hook input priority filter - 5;
+                iifname "{netlab.ROUTER_LAN_IF}" udp dport {netlab.DNS_PORT} drop
+            }}
+        }}""")
+
+
 # --- proxies -------------------------------------------------------------------------------------
 UNRESOLVABLE_PROXY = f"http://proxy.gone.{netlab.LAB_ZONE}:3128"   # NXDOMAIN from every resolver
 SILENT_PROXY = "http://203.0.113.99:8080"     # routed beyond the home; nothing there answers
@@ -124,6 +137,26 @@ def second_default_route(lab):
     lab.ip("pc", "-4", "route", "flush", "exact", "0.0.0.0/0")
     lab.ip_batch("pc", [f"route add default via {netlab.ROUTER_LAN_ADDR} metric 100",
                         f"route add default via {NO_ROUTER} metric 50"])
+
+
+SECOND_IF, SECOND_PEER_IF = "usb0", "usb1"
+SECOND_ADDR, SECOND_GATEWAY = "10.9.0.2", "10.9.0.1"
+
+
+def second_adapter_default_route(lab):
+    """A second adapter (a USB modem or tethered phone with no service, a cable to a device that
+    is off) brings its own default route with a lower metric; nothing answers at its gateway.
+    Its far end lives in the lab's spare namespace ("ac"), which the lab's teardown removes."""
+    pc_address_from_dhcp(lab)
+    lab._make_namespaces("ac")
+    netlab._run(["ip", "link", "add", SECOND_IF, "netns", lab.ns["pc"], "type", "veth", "peer",
+                 "name", SECOND_PEER_IF, "netns", lab.ns["ac"]], check=True)
+    lab.ip("ac", "link", "set", SECOND_PEER_IF, "up")
+    lab.ip_batch("pc", [f"link set {SECOND_IF} up", f"addr add {SECOND_ADDR}/24 dev {SECOND_IF}",
+                        f"route add default via {SECOND_GATEWAY} dev {SECOND_IF} metric 50"])
+    lab.ip("pc", "-4", "route", "flush", "exact", "0.0.0.0/0", "dev", netlab.PC_IF)
+    lab.ip("pc", "route", "add", "default", "via", netlab.ROUTER_LAN_ADDR, "dev", netlab.PC_IF,
+           "metric", "100")
 
 
 def vpn_dns_dead(lab):
@@ -146,6 +179,14 @@ def host_mask(lab):
     link), so the PC has its address and no default route."""
     lab.ip_batch("pc", [f"addr del {netlab.PC_ADDR}/{netlab.LAN_PREFIX} dev {netlab.PC_IF}",
                         f"addr add {netlab.PC_ADDR}/32 dev {netlab.PC_IF}"])
+
+
+def wide_mask(lab):
+    """The netmask typed as 255.0.0.0 (/8) on the home's address and gateway: nothing beyond the
+    home falls inside 192.0.0.0/8 here, so everything still goes through the router."""
+    lab.ip_batch("pc", [f"addr del {netlab.PC_ADDR}/{netlab.LAN_PREFIX} dev {netlab.PC_IF}",
+                        f"addr add {netlab.PC_ADDR}/8 dev {netlab.PC_IF}",
+                        f"route replace default via {netlab.ROUTER_LAN_ADDR}"])
 
 
 def router_address_as_own(lab):
