@@ -107,9 +107,45 @@ def test_nft_summary_counts_only_the_output_path():
     seen = localfirewall.summarize_nft(NFT)
     assert seen["tables"] == ["inet filter"]
     assert seen["output_chains"] == [{"table": "inet filter", "chain": "output", "hook": "output",
-                                      "policy": "accept", "dropping_rules": 1}]
+                                      "policy": "accept", "dropping_rules": 1,
+                                      "tcp_dropping_rules": 1}]
     assert seen["output_drops"] is True
-    assert localfirewall.summarize_nft({"nftables": []})["output_drops"] is False
+    # a reject naming no protocol stops TCP too, on every port
+    assert seen["output_drops_tcp"] is True and seen["dropped_tcp_ports"] == ["all"]
+    empty = localfirewall.summarize_nft({"nftables": []})
+    assert empty["output_drops"] is False and empty["output_drops_tcp"] is False
+    assert empty["dropped_tcp_ports"] == []
+
+
+def _match(left, right, op="=="):
+    return {"match": {"op": op, "left": left, "right": right}}
+
+
+L4PROTO = {"meta": {"key": "l4proto"}}
+TCP_DPORT = {"payload": {"protocol": "tcp", "field": "dport"}}
+
+
+@pytest.mark.parametrize("expressions, stops", [
+    ([_match(L4PROTO, "tcp"), {"drop": None}], (True, ["all"])),                  # all TCP
+    ([_match(TCP_DPORT, {"set": [80, 443]}), {"drop": None}], (True, [80, 443])),  # the web only
+    ([_match({"payload": {"protocol": "ip", "field": "protocol"}}, "tcp"),
+      {"reject": {"type": "icmp"}}], (True, ["all"])),
+    ([_match({"meta": {"key": "oifname"}}, "eth0"), _match(TCP_DPORT, {"range": [8000, 8080]}),
+      {"drop": None}], (True, ["8000-8080"])),
+    ([_match({"payload": {"protocol": "udp", "field": "dport"}}, 53), {"drop": None}], (False, [])),
+    ([_match(L4PROTO, "tcp", "!="), {"drop": None}], (False, [])),                # all but TCP
+    ([_match({"payload": {"protocol": "ip", "field": "daddr"}}, "1.2.3.4"), {"drop": None}],
+     (True, ["all"])),                                                           # no protocol named
+], ids=["l4proto", "web-ports", "ip-protocol", "port-range", "udp-only", "not-tcp", "address"])
+def test_which_dropping_rules_stop_tcp(expressions, stops):
+    assert localfirewall.tcp_drop(expressions) == stops
+
+
+def test_tcp_dropped_by_policy_means_every_port():
+    drop_all = {"nftables": [{"chain": {"family": "ip", "table": "t", "name": "out",
+                                        "hook": "output", "policy": "drop"}}]}
+    seen = localfirewall.summarize_nft(drop_all)
+    assert seen["output_drops_tcp"] is True and seen["dropped_tcp_ports"] == ["all"]
 
 
 class Done:
@@ -267,3 +303,122 @@ def test_intercept_probes_only_documentation_addresses_on_distinct_ports():
     documentation = ipaddress.ip_network("192.0.2.0/24")
     assert all(ipaddress.ip_address(a) in documentation for a, _ in intercept.PROBES)
     assert len({port for _, port in intercept.PROBES}) == len(intercept.PROBES)
+
+
+# --- TCP stopped on this computer (firewall check, net/syn_probe.py) ------------------------------
+from diagnose.checks import internet  # noqa: E402
+from diagnose.net import syn_probe  # noqa: E402
+
+from .virtual_clock import VirtualClock  # noqa: E402
+
+
+def _tcp_info(state, retransmits, retrans):
+    import struct
+    return struct.pack("=8B8I", state, 0, retransmits, 0, 0, 0, 0, 0,
+                       1000000, 0, 536, 536, 1, 0, 1, retrans) + bytes(72)
+
+
+def test_tcp_info_read_and_the_retrys_fate():
+    info = syn_probe.parse_tcp_info(_tcp_info(2, 1, 0))
+    assert info == {"state": 2, "retransmits": 1, "retrans": 0}
+    assert syn_probe.retry_fate(info) == "stopped_here"
+    assert syn_probe.retry_fate({"state": 2, "retransmits": 1, "retrans": 1}) == "left"
+    # not yet retried, already connected, or not readable: nothing can be said
+    assert syn_probe.retry_fate({"state": 2, "retransmits": 0, "retrans": 0}) is None
+    assert syn_probe.retry_fate({"state": 1, "retransmits": 1, "retrans": 0}) is None
+    assert syn_probe.retry_fate(None) is None
+    assert syn_probe.parse_tcp_info(b"\x02\x00") is None
+
+
+def test_answered_handshakes_return_at_once():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        opened = syn_probe.probe("127.0.0.1", port)
+    assert (opened["connect"], opened["outcome"]) == ("open", "sent")
+    refused = syn_probe.probe("127.0.0.1", port)   # the listener is gone: a reset answers
+    assert (refused["connect"], refused["outcome"]) == ("refused", "sent")
+    assert opened["ms"] < 100 and refused["ms"] < 100
+
+
+class PendingSocket:
+    """A connect that nothing answers: its descriptor (a pipe's reading end) never gets writable."""
+    def __init__(self, *args, connect_error=errno.EINPROGRESS):
+        self.read_end, self.write_end = __import__("os").pipe()
+        self.connect_error = connect_error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        import os
+        os.close(self.read_end)
+        os.close(self.write_end)
+
+    def fileno(self):
+        return self.read_end
+
+    def setblocking(self, flag):
+        pass
+
+    def connect_ex(self, address):
+        return self.connect_error
+
+
+def _pending_probe(monkeypatch, infos, wait=syn_probe.WAIT_S, **socket_args):
+    """probe() on a connect nothing answers, TCP_INFO read as `infos(seconds since start)`."""
+    clock = VirtualClock()
+    started = clock.now
+    monkeypatch.setattr(syn_probe.socket, "socket", lambda *a: PendingSocket(**socket_args))
+    return syn_probe.probe("192.0.2.1", 443, wait, clock=clock,
+                           read_info=lambda sock: infos(clock.now - started))
+
+
+def test_a_retry_that_never_left_is_stopped_here(monkeypatch):
+    seen = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": int(at >= 1.03),
+                                                   "retrans": 0})
+    assert (seen["connect"], seen["outcome"], seen["retry"]) == ("timeout", "not_permitted",
+                                                                  "stopped_here")
+    assert 1030 <= seen["ms"] <= 1060   # found within a poll of the retry, not at the deadline
+
+
+def test_a_retry_that_left_is_the_networks(monkeypatch):
+    seen = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": 1, "retrans": 1})
+    assert (seen["outcome"], seen["retry"]) == ("sent", "left")
+
+
+def test_no_retry_seen_is_not_observed(monkeypatch):
+    late = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": 0, "retrans": 0})
+    assert late["outcome"] == "not_run" and late["reason"] == "no retry seen by the deadline"
+    assert late["ms"] == pytest.approx(syn_probe.WAIT_S * 1000, abs=30)
+    blind = _pending_probe(monkeypatch, lambda at: None)    # not Linux: TCP_INFO says nothing
+    assert blind["outcome"] == "not_run" and "does not show" in blind["reason"]
+    short = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": 1, "retrans": 0},
+                           wait=0.5)                        # a deadline before the retry is due
+    assert short["outcome"] == "not_run" and short["reason"] == "no retry seen by the deadline"
+
+
+def test_a_connect_refused_at_once_is_not_permitted(monkeypatch):
+    """Windows' firewall refuses a blocked connect with WSAEACCES (errno EACCES in Python)."""
+    seen = _pending_probe(monkeypatch, lambda at: None, connect_error=errno.EACCES)
+    assert (seen["connect"], seen["outcome"]) == ("not_permitted", "not_permitted")
+
+
+def test_firewall_handshakes_go_where_the_internet_check_expects_an_answer():
+    assert firewall.TCP_PORT in internet.TARGET_PORTS
+
+
+def test_stopped_sends_are_named_with_protocol_and_port():
+    sends = [{"to": "192.168.1.1", "proto": "udp", "port": 53, "outcome": "not_permitted"},
+             {"to": "192.168.1.1", "proto": "icmp", "outcome": "not_permitted"},
+             {"to": "223.5.5.5", "proto": "udp", "port": 53, "outcome": "sent"}]
+    tcp = [{"to": "223.5.5.5", "proto": "tcp", "port": 443, "connect": "timeout",
+            "outcome": "not_permitted"}]
+    seen = firewall.tcp_facts(tcp, sends, {"outcome": "not_permitted"})
+    assert seen["stopped"] == ["192.168.1.1 (UDP 53)", "192.168.1.1 (ICMP)", "223.5.5.5 (TCP 443)"]
+    assert seen["tcp_blocked"] is True and seen["tcp_blocked_to"] == ["223.5.5.5"]
+    assert seen["ruleset_drops_tcp"] is None     # not read: not observed, never "no rule"
+    unseen = firewall.tcp_facts([{**tcp[0], "outcome": "not_run"}], [], {"outcome": "not_run"})
+    assert unseen["tcp_blocked"] is None and unseen["stopped"] == []
+
