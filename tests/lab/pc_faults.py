@@ -68,8 +68,8 @@ def firewall_blocks_beyond_home(lab):
 def firewall_drops_tcp(lab):
     """nftables on the PC drops every TCP packet it sends; DNS (UDP) and ping still work. TCP
     swallows the kernel's "not permitted" (the SYN is retried, then times out), so no send is
-    refused and the firewall check cannot see it. Before: H25 unprivileged ("restart the router",
-    which answered DNS all along)."""
+    refused; the firewall check's handshake sees its retry never leave. Before: X22, and H25
+    unprivileged ("restart the router", which answered DNS all along)."""
     lab.nft("pc", """
         table inet lab_pc_block_tcp {
             chain output {

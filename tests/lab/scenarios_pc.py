@@ -11,9 +11,11 @@ applications really use.
   changer's) answers the connectivity host with 0.0.0.0 and forwards the rest to the router;
   resolv.conf points at it: U74.
 
-- a firewall on the PC: nftables in the PC namespace drops its output, all of it (today H25,
-  "restart the router") or beyond the home (today L23, a ticket): U75. One that drops only TCP
-  refuses no send, so nothing places it: X22, but never H25 (the router answered DNS).
+- a firewall on the PC: nftables in the PC namespace drops its output, all of it (before: H25,
+  "restart the router") or beyond the home (before: L23, a ticket): U75. One that drops only TCP
+  refuses no send (TCP retries a SYN the kernel refused, silently): before X22 (and H25
+  unprivileged), now U75 on the firewall check's handshake, whose retry never left the PC;
+  never H25 (the router answered DNS).
 - a dead VPN: a tun device held open by a process that drops what it reads captures the traffic
   beyond the home by split routes (0/1 + 128/1) or by a policy rule (today L23): U76. Or it
   replaces the default route by one via the tunnel's far end: the "gateway" is then no home
@@ -72,10 +74,11 @@ SCENARIOS = (
              breaks=((firewall_blocks_beyond_home,),)),
     Scenario("pc-firewall-blocks-beyond-home-unprivileged", "user", "U75", 3, unprivileged=True,
              breaks=((firewall_blocks_beyond_home,),)),
-    # Only TCP dropped: nothing says where (no send refused), but the router answered DNS: not H25.
-    Scenario("pc-firewall-drops-tcp", "unknown", "X22", 5, breaks=((firewall_drops_tcp,),),
+    # Only TCP dropped: no send is refused, but the handshake's retry never left the PC.
+    # Never H25: the router answered DNS all along.
+    Scenario("pc-firewall-drops-tcp", "user", "U75", 3, breaks=((firewall_drops_tcp,),),
              never=("gateway-unreachable", "gateway-unreachable-unconfirmed")),
-    Scenario("pc-firewall-drops-tcp-unprivileged", "unknown", "X22", 5, unprivileged=True,
+    Scenario("pc-firewall-drops-tcp-unprivileged", "user", "U75", 3, unprivileged=True,
              breaks=((firewall_drops_tcp,),),
              never=("gateway-unreachable", "gateway-unreachable-unconfirmed")),
     Scenario("dead-vpn-split-routes", "user", "U76", 3, breaks=((vpn_split_routes,),)),

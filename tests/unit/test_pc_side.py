@@ -422,3 +422,20 @@ def test_stopped_sends_are_named_with_protocol_and_port():
     unseen = firewall.tcp_facts([{**tcp[0], "outcome": "not_run"}], [], {"outcome": "not_run"})
     assert unseen["tcp_blocked"] is None and unseen["stopped"] == []
 
+
+def test_a_refused_udp_send_fires_the_firewall_rule_on_its_own():
+    from diagnose.checks import BY_ID
+    from diagnose.engine import judge, pack
+    from diagnose.engine.conditions import evaluate
+
+    from .facts import results
+    rules = pack.load(None, set(BY_ID))
+    rule = next(r for r in rules if r.id == "local-firewall-blocks")
+    refused = results({"firewall": {"blocked": True, "blocked_to": ["192.168.1.1"],
+                                    "stopped": ["192.168.1.1 (UDP 53)"]}})
+    assert evaluate(rule.when, refused, {}) is True
+    assert "192.168.1.1 (UDP 53)" in judge.fill(rule.title["en"], refused)
+    # TCP stopped here while the web works is no fault; unseen is not "stopped"
+    for firewall_facts, online in (({"tcp_blocked": True}, True), ({"tcp_blocked": None}, False)):
+        assert evaluate(rule.when, results({"firewall": firewall_facts,
+                                            "internet": {"online": online}}), {}) is not True
