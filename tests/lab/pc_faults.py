@@ -79,6 +79,31 @@ def firewall_drops_tcp(lab):
         }""")
 
 
+def firewall_drops_web(lab):
+    """nftables on the PC drops only what it sends to the web's ports (TCP 80 and 443), the way a
+    security program's web filter or a mistaken rule does; DNS, ping and other TCP still work."""
+    lab.nft("pc", """
+        table inet lab_pc_block_web {
+            chain output {
+                type filter hook output priority filter;
+                tcp dport { 80, 443 } drop
+            }
+        }""")
+
+
+def router_drops_forwarded_tcp(lab):
+    """Control for the PC's TCP filter: the ROUTER drops the TCP it would forward from the LAN
+    (DNS, ping and the router's own ports still answer). The PC's SYNs leave it, so this is no
+    block on the PC."""
+    lab.nft("rt", f"""
+        table inet lab_rt_block_tcp {{
+            chain forward_lan {{
+                type filter hook forward priority filter;
+                iifname "{netlab.ROUTER_LAN_IF}" meta l4proto tcp drop
+            }}
+        }}""")
+
+
 # --- a tunnel that captures the traffic (class 3) ------------------------------------------------
 VPN_IF = "vpn0"
 VPN_ADDR = "10.8.0.2"

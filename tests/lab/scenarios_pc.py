@@ -12,10 +12,11 @@ applications really use.
   resolv.conf points at it: U74.
 
 - a firewall on the PC: nftables in the PC namespace drops its output, all of it (before: H25,
-  "restart the router") or beyond the home (before: L23, a ticket): U75. One that drops only TCP
-  refuses no send (TCP retries a SYN the kernel refused, silently): before X22 (and H25
-  unprivileged), now U75 on the firewall check's handshake, whose retry never left the PC;
-  never H25 (the router answered DNS).
+  "restart the router") or beyond the home (before: L23, a ticket): U75. One that drops only TCP,
+  or only TCP to the web's ports 80 and 443, refuses no send (TCP retries a SYN the kernel
+  refused, silently): before X22 (and H25 unprivileged), now U75 on the firewall check's
+  handshake, whose retry never left the PC; never H25 (the router answered DNS). Control: the
+  router drops the TCP it forwards from the LAN: the PC's SYNs leave, so no U75 (X22, as before).
 - a dead VPN: a tun device held open by a process that drops what it reads captures the traffic
   beyond the home by split routes (0/1 + 128/1) or by a policy rule (today L23): U76. Or it
   replaces the default route by one via the tunnel's far end: the "gateway" is then no home
@@ -42,11 +43,11 @@ from __future__ import annotations
 
 from .pc_faults import (HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, HOSTS_TO_OTHER_SERVER,
                         firewall_blocks_all, firewall_blocks_beyond_home, firewall_drops_tcp,
-                        gateway_outside_subnet, gateway_where_no_router_is, local_resolver_blocks,
-                        network_intercepts_dns, network_intercepts_tcp, nsswitch_files_only,
-                        pc_address_from_dhcp, router_dns_off, router_dns_silent,
-                        static_wrong_subnet, vpn_default_route, vpn_policy_rule,
-                        vpn_split_routes)
+                        firewall_drops_web, gateway_outside_subnet, gateway_where_no_router_is,
+                        local_resolver_blocks, network_intercepts_dns, network_intercepts_tcp,
+                        nsswitch_files_only, pc_address_from_dhcp, router_dns_off,
+                        router_dns_silent, router_drops_forwarded_tcp, static_wrong_subnet,
+                        vpn_default_route, vpn_policy_rule, vpn_split_routes)
 from .scenario import Scenario
 
 # Rules that take the default gateway for the home router: wrong when it is a tunnel's far end.
@@ -74,13 +75,21 @@ SCENARIOS = (
              breaks=((firewall_blocks_beyond_home,),)),
     Scenario("pc-firewall-blocks-beyond-home-unprivileged", "user", "U75", 3, unprivileged=True,
              breaks=((firewall_blocks_beyond_home,),)),
-    # Only TCP dropped: no send is refused, but the handshake's retry never left the PC.
-    # Never H25: the router answered DNS all along.
+    # Only TCP dropped, or only the web's ports: no send is refused, but the handshake's retry
+    # never left the PC. Never H25: the router answered DNS all along.
     Scenario("pc-firewall-drops-tcp", "user", "U75", 3, breaks=((firewall_drops_tcp,),),
              never=("gateway-unreachable", "gateway-unreachable-unconfirmed")),
     Scenario("pc-firewall-drops-tcp-unprivileged", "user", "U75", 3, unprivileged=True,
              breaks=((firewall_drops_tcp,),),
              never=("gateway-unreachable", "gateway-unreachable-unconfirmed")),
+    Scenario("pc-firewall-drops-web", "user", "U75", 3, breaks=((firewall_drops_web,),)),
+    Scenario("pc-firewall-drops-web-unprivileged", "user", "U75", 3, unprivileged=True,
+             breaks=((firewall_drops_web,),)),
+    # Control: the ROUTER drops the LAN's TCP; the PC's SYNs leave it, so no U75 (X22, as before).
+    Scenario("router-drops-lan-tcp", "unknown", "X22", 5, breaks=((router_drops_forwarded_tcp,),),
+             never=("local-firewall-blocks",)),
+    Scenario("router-drops-lan-tcp-unprivileged", "unknown", "X22", 5, unprivileged=True,
+             breaks=((router_drops_forwarded_tcp,),), never=("local-firewall-blocks",)),
     Scenario("dead-vpn-split-routes", "user", "U76", 3, breaks=((vpn_split_routes,),)),
     Scenario("dead-vpn-split-routes-unprivileged", "user", "U76", 3, unprivileged=True,
              breaks=((vpn_split_routes,),)),

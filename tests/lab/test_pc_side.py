@@ -11,7 +11,8 @@ import pytest
 
 from . import netlab
 from .pc_faults import (HOSTS_AS_DNS, HOSTS_TO_LOOPBACK, VPN_IF, firewall_blocks_beyond_home,
-                        local_resolver_blocks, nsswitch_files_only, router_deaf, vpn_policy_rule,
+                        firewall_drops_web, local_resolver_blocks, nsswitch_files_only,
+                        router_deaf, router_drops_forwarded_tcp, vpn_policy_rule,
                         vpn_split_routes)
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(90)]
@@ -78,6 +79,36 @@ def test_local_firewall_seen_by_refused_sends_and_ruleset_only_as_root(lab, unpr
     else:
         assert ruleset["outcome"] == "read" and firewall["facts"]["ruleset_drops"] is True
         assert ruleset["output_chains"][0]["dropping_rules"] == 1
+
+
+@pytest.mark.parametrize("unprivileged", [False, True], ids=["root", "unprivileged"])
+def test_web_ports_dropped_on_the_pc_seen_by_the_handshakes_retry(lab, unprivileged):
+    firewall_drops_web(lab)
+    firewall, report = facts(lab, "firewall", unprivileged)
+    seen = firewall["facts"]
+    assert seen["blocked"] is False            # every UDP send left: only TCP tells
+    [handshake] = seen["tcp_sends"]
+    assert (handshake["to"], handshake["port"], handshake["connect"], handshake["retry"]) == (
+        netlab.PING_TARGET, 443, "timeout", "stopped_here")
+    assert seen["tcp_blocked"] is True and seen["stopped"] == [f"{netlab.PING_TARGET} (TCP 443)"]
+    if unprivileged:   # the rule set is not observed, never "no rule"
+        assert seen["ruleset_drops_tcp"] is None and seen["ruleset_tcp_ports"] is None
+    else:
+        assert seen["ruleset_drops_tcp"] is True and seen["ruleset_tcp_ports"] == [80, 443]
+    verdict = report["verdict"]
+    assert verdict["code"] == "U75" and f"{netlab.PING_TARGET} (TCP 443)" in verdict["title"]
+
+
+def test_tcp_dropped_by_the_router_left_the_pc(lab):
+    """Control: the same silence, but the SYN's retry left this computer: no PC firewall."""
+    router_drops_forwarded_tcp(lab)
+    firewall, report = facts(lab, "firewall")
+    [handshake] = firewall["facts"]["tcp_sends"]
+    assert (handshake["connect"], handshake["outcome"], handshake["retry"]) == (
+        "timeout", "sent", "left")
+    assert firewall["facts"]["tcp_blocked"] is False and firewall["facts"]["stopped"] == []
+    assert firewall["facts"]["ruleset"]["outcome"] == "not_run"   # nothing to explain
+    assert report["verdict"]["code"] != "U75"
     assert report["verdict"]["ticket"] is False
 
 
