@@ -153,7 +153,8 @@ def run(ctx) -> CheckResult:
     return CheckResult(Status.OK, facts)
 
 
-CHECK = CheckSpec(id="firewall", summary="This computer's own packet filter: refused sends, rule set",
+CHECK = CheckSpec(id="firewall",
+                  summary="This computer's own packet filter: refused sends, a TCP retry, rule set",
                   run=run, needs=("route",), timeout=2.0, privilege="optional",
                   provides=("sends", "blocked", "blocked_to", "blocks_gateway", "all_blocked",
                             "ruleset", "ruleset_drops", "tcp_sends", "tcp_blocked",
