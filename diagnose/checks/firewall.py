@@ -83,7 +83,7 @@ def tcp_facts(tcp: list[dict[str, Any]], sends: list[dict[str, Any]],
               ruleset: dict[str, Any]) -> dict[str, Any]:
     """What the TCP handshakes say, and every send stopped on this computer, named with its
     protocol and port (for people: the finding's title)."""
-    observed = [s for s in tcp if s["outcome"] in ("sent", "not_permitted")]
+    observed = [s for s in tcp if s["outcome"] in ("sent", "held", "not_permitted")]
     stopped = [s for s in sends + tcp if s["outcome"] == "not_permitted"]
     return {
         "tcp_sends": tcp,

@@ -318,15 +318,25 @@ def _tcp_info(state, retransmits, retrans):
                        1000000, 0, 536, 536, 1, 0, 1, retrans) + bytes(72)
 
 
+def _meminfo(held):
+    import struct
+    return struct.pack("=9I", 0, 131072, held, 16384, 3264, 832, 0, 0, 0)
+
+
 def test_tcp_info_read_and_the_retrys_fate():
-    info = syn_probe.parse_tcp_info(_tcp_info(2, 1, 0))
-    assert info == {"state": 2, "retransmits": 1, "retrans": 0}
-    assert syn_probe.retry_fate(info) == "stopped_here"
-    assert syn_probe.retry_fate({"state": 2, "retransmits": 1, "retrans": 1}) == "left"
-    # not yet retried, already connected, or not readable: nothing can be said
-    assert syn_probe.retry_fate({"state": 2, "retransmits": 0, "retrans": 0}) is None
-    assert syn_probe.retry_fate({"state": 1, "retransmits": 1, "retrans": 0}) is None
+    info = syn_probe.parse_tcp_info(_tcp_info(2, 1, 0), _meminfo(0))
+    assert info == {"state": 2, "retransmits": 1, "retrans": 0, "held": 0}
+    assert syn_probe.retry_fate(info) == "stopped_here"           # refused, and freed at once
+    assert syn_probe.retry_fate({**info, "retrans": 1}) == "left"
+    # still queued here (a next hop that does not answer ARP): the kernel skipped the retry
+    assert syn_probe.retry_fate(syn_probe.parse_tcp_info(_tcp_info(2, 1, 0), _meminfo(832))) == (
+        "held_here")
+    # not yet retried, already connected, not readable, or no SO_MEMINFO: nothing can be said
+    assert syn_probe.retry_fate({**info, "retransmits": 0}) is None
+    assert syn_probe.retry_fate({**info, "state": 1}) is None
     assert syn_probe.retry_fate(None) is None
+    assert syn_probe.retry_fate(syn_probe.parse_tcp_info(_tcp_info(2, 1, 0))) is None
+    assert syn_probe.retry_fate(syn_probe.parse_tcp_info(_tcp_info(2, 1, 1))) == "left"
     assert syn_probe.parse_tcp_info(b"\x02\x00") is None
 
 
@@ -377,25 +387,38 @@ def _pending_probe(monkeypatch, infos, wait=syn_probe.WAIT_S, **socket_args):
 
 def test_a_retry_that_never_left_is_stopped_here(monkeypatch):
     seen = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": int(at >= 1.03),
-                                                   "retrans": 0})
+                                                   "retrans": 0, "held": 0})
     assert (seen["connect"], seen["outcome"], seen["retry"]) == ("timeout", "not_permitted",
                                                                   "stopped_here")
     assert 1030 <= seen["ms"] <= 1060   # found within a poll of the retry, not at the deadline
 
 
 def test_a_retry_that_left_is_the_networks(monkeypatch):
-    seen = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": 1, "retrans": 1})
+    seen = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": 1, "retrans": 1,
+                                                   "held": 0})
     assert (seen["outcome"], seen["retry"]) == ("sent", "left")
 
 
+def test_a_syn_held_for_the_next_hop_is_no_refusal(monkeypatch):
+    held = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": 1, "retrans": 0,
+                                                   "held": 832})
+    assert (held["outcome"], held["retry"]) == ("held", "held_here")
+    assert firewall.tcp_facts([held], [], {"outcome": "not_run"})["tcp_blocked"] is False
+    # without SO_MEMINFO a refused retry cannot be told from a held one: not observed
+    blind = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": 1, "retrans": 0,
+                                                    "held": None})
+    assert blind["outcome"] == "not_run" and "does not show" in blind["reason"]
+
+
 def test_no_retry_seen_is_not_observed(monkeypatch):
-    late = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": 0, "retrans": 0})
+    late = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": 0, "retrans": 0,
+                                                   "held": 0})
     assert late["outcome"] == "not_run" and late["reason"] == "no retry seen by the deadline"
     assert late["ms"] == pytest.approx(syn_probe.WAIT_S * 1000, abs=30)
     blind = _pending_probe(monkeypatch, lambda at: None)    # not Linux: TCP_INFO says nothing
     assert blind["outcome"] == "not_run" and "does not show" in blind["reason"]
-    short = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": 1, "retrans": 0},
-                           wait=0.5)                        # a deadline before the retry is due
+    short = _pending_probe(monkeypatch, lambda at: {"state": 2, "retransmits": 1, "retrans": 0,
+                                                    "held": 0}, wait=0.5)                        # a deadline before the retry is due
     assert short["outcome"] == "not_run" and short["reason"] == "no retry seen by the deadline"
 
 
