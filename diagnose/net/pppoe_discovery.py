@@ -9,7 +9,8 @@ PADR, PADT and session frames (ppp_frames.py) are built and parsed with the
 helpers here. Frames are built and parsed with struct, not scapy's PPPoE
 layers: parsing must refuse what does not add up (scapy's dissection reads
 past a declared length into the Ethernet padding) and building PADIs with
-scapy cost the import of scapy.layers.ppp (and inet) on every discovery.
+scapy cost the import of scapy.layers.ppp on every discovery (with
+scapy.layers.inet, unless another probe of the run had loaded it).
 tests/unit/test_ppp_wire.py holds every frame built here to scapy's layers,
 byte for byte. scapy is imported only for the packet socket (l2.open_socket).
 """
