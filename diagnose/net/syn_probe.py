@@ -27,8 +27,9 @@ from ..clock import SYSTEM, Clock
 # Linux's first SYN retransmission comes after its initial retransmission timeout (TCP_TIMEOUT_INIT,
 # RFC 6298): a host that has not answered by then gets the SYN again, and only then can we tell.
 SYN_RETRY_S = 1.0
-# The retry's timer fires a few milliseconds late, later on a loaded machine: look this long for it.
-RETRY_GRACE_S = 0.25
+# The retry's timer fires a few milliseconds late; on a loaded machine this process may look late
+# too. Found, it returns at once, so the margin costs only a probe that sees no retry at all.
+RETRY_GRACE_S = 0.4
 WAIT_S = SYN_RETRY_S + RETRY_GRACE_S
 POLL_S = 0.02
 TCP_SYN_SENT = 2   # tcpi_state while the handshake is unanswered (linux/tcp_states.h)
