@@ -19,6 +19,7 @@ def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
           duration_ms: int, privileged: bool, lang: str, profile_name: str,
           interrupted: bool = False, installation: str | None = None,
           area: str | None = None) -> dict[str, Any]:
+    cited = citing(findings)
     report = {
         "schema_version": SCHEMA_VERSION,
         "id": str(uuid.uuid4()),
@@ -35,7 +36,8 @@ def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
         "checks": [{"id": spec.id, "status": results[spec.id].status.value,
                     "duration_ms": results[spec.id].duration_ms,
                     "reason": _reason(results[spec.id], lang),
-                    "facts": results[spec.id].facts}
+                    "facts": results[spec.id].facts,
+                    "cited_by": cited.get(spec.id, [])}
                    for spec in specs if spec.id in results],
         "findings": [dataclasses.asdict(finding) for finding in findings],
         "verdict": {"side": verdict.side, "code": verdict.code, "rule": verdict.rule,
@@ -45,6 +47,18 @@ def build(*, specs: Iterable[CheckSpec], results: Mapping[str, CheckResult],
     }
     report["digest"] = digest.encode(report)
     return report
+
+
+def citing(findings: Iterable[Finding]) -> dict[str, list[str]]:
+    """Check id -> the codes of the findings whose evidence names its facts (CHECK.PATH), in the
+    findings' order. The one place that says which checks a finding points at: the text report,
+    the digest and the operator's pages read it from the report (a check's status says only
+    whether it could observe)."""
+    cited: dict[str, list[str]] = {}
+    for finding in findings:
+        for check_id in dict.fromkeys(path.split(".", 1)[0] for path in finding.evidence):
+            cited.setdefault(check_id, []).append(finding.code)
+    return cited
 
 
 def _reason(result: CheckResult, lang: str) -> str | None:
