@@ -22,6 +22,8 @@ def N_(message: str) -> str:
     return message
 
 
+# A check's status says whether it could observe; "problem" is read only in the reports and
+# digests (versions 1 to 6) of older versions, whose checks flagged some observations themselves.
 STATUS_NAMES = {"ok": N_("ok"), "problem": N_("problem"), "skipped": N_("skipped"),
                 "error": N_("error"), "timeout": N_("timeout")}
 CONFIDENCE_NAMES = {"high": N_("high"), "medium": N_("medium"), "low": N_("low")}

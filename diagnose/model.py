@@ -9,8 +9,9 @@ from . import sides
 
 
 class Status(str, enum.Enum):
+    """Whether a check could observe, never whether the network is good: what it saw is in its
+    facts, and the rules judge them. (Reports of older versions may carry "problem".)"""
     OK = "ok"
-    PROBLEM = "problem"
     SKIPPED = "skipped"
     ERROR = "error"
     TIMEOUT = "timeout"

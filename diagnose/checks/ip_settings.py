@@ -100,14 +100,14 @@ def run(ctx) -> CheckResult:
     facts["router_elsewhere"] = (bool(facts["offer_outside_subnet"])
                                  or offer.get("server") != gateway_address) if offer else None
     if facts["router_elsewhere"]:
-        return CheckResult(Status.PROBLEM, facts,
+        return CheckResult(Status.OK, facts,
                            N_("this computer uses {address} via {gateway}; the router on the link, "
                               "{server}, offers {offered}"),
                            reason_args={"address": f"{own['address']}/{own['prefixlen']}",
                                         "gateway": gateway_address, "server": offer.get("server"),
                                         "offered": offer.get("offered")})
     if facts["gateway_in_subnet"] is False:
-        return CheckResult(Status.PROBLEM, facts,
+        return CheckResult(Status.OK, facts,
                            N_("the gateway {gateway} is outside this computer's subnet {network}"),
                            reason_args={"gateway": gateway_address, "network": str(network)})
     return CheckResult(Status.OK, facts)

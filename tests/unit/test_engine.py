@@ -29,7 +29,7 @@ def test_operators():
     assert ev({"fact": "interfaces.physical_count", "ge": 1}) is True
     assert ev({"fact": "interfaces.physical_count", "lt": 1}) is False
     assert ev({"fact": "internet.portal_location", "exists": False}) is True
-    assert ev({"check": "dns", "status": ["ok", "problem"]}) is True
+    assert ev({"check": "dns", "status": ["ok", "timeout"]}) is True
     assert ev({"fact": "interfaces.physical_count", "is": True}) is False  # 1 is not true
 
 

@@ -31,10 +31,8 @@ def write(root, path, text):
 def context(root, *, adapters=(ETH0,), gateway_ok=False, privileged=True, options=None,
             journal=""):
     results = {"interfaces": CheckResult(Status.OK, {"interfaces": list(adapters)}),
-               "route": CheckResult(Status.OK if gateway_ok else Status.PROBLEM,
-                                    {"has_default": gateway_ok}),
-               "gateway": CheckResult(Status.OK if gateway_ok else Status.PROBLEM,
-                                      {"reachable": gateway_ok})}
+               "route": CheckResult(Status.OK, {"has_default": gateway_ok}),
+               "gateway": CheckResult(Status.OK, {"reachable": gateway_ok})}
     return Context(profile={}, privileged=privileged, deadline=time.monotonic() + 10,
                    results=results, root=root, options=options or {},
                    run=lambda argv, timeout: subprocess.CompletedProcess(argv, 0, journal, ""),
