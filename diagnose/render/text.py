@@ -12,12 +12,13 @@ from ..exit_codes import ExitCode
 from ..i18n import CONFIDENCE_MEANINGS, CONFIDENCE_NAMES, STATUS_NAMES, check_name, t
 from .screen import pad, width, wrap, wrap_list
 
-_COLOURS = {"ok": "32", "problem": "31", "skipped": "2", "error": "35", "timeout": "33"}
+_COLOURS = {"ok": "32", "skipped": "2", "error": "35", "timeout": "33"}
+_CITED_COLOUR = {"fault": "31"}                      # the checks a finding cites; else yellow
 # The verdict's colour follows what its side means for the subscriber (sides.py: exit code):
 # green no fault, yellow fixable at home, magenta inconclusive, red outside the home.
 _OUTCOME_COLOUR = {ExitCode.NO_FAULT: "32", ExitCode.FAULT_FIXABLE_AT_HOME: "33",
                    ExitCode.INCONCLUSIVE: "35"}
-_NOTABLE = ("problem", "error", "timeout")          # one line each; the rest are grouped
+_NOTABLE = ("error", "timeout")          # could not observe: always listed, like cited checks
 
 
 def _paint(text: str, code: str, colour: bool) -> str:
@@ -83,11 +84,15 @@ def _assumed_absent(lang: str, facts: list[str]) -> str:
 
 def _checks(report: dict[str, Any], lang: str, colour: bool, columns: int | None,
             verbose: bool, summary: bool = False) -> list[str]:
-    """Normal: the check names grouped by status, in everyday words (summary: the ones that
-    found nothing only counted). Verbose: one line per check with its reason, then its facts."""
+    """Normal: first, for each finding (the verdict's first), the checks whose facts it cites
+    (the report's checks[].cited_by); then the other checks grouped by status, in everyday
+    words (summary: the ones that observed without being cited only counted). Verbose: one line
+    per check with the codes citing it and its reason, then its facts."""
     statuses = {status: t(lang, name) for status, name in STATUS_NAMES.items()}
-    status_width = max(width(name) for name in statuses.values()) + 2
     names = {c["id"]: check_name(lang, c["id"]) for c in report["checks"]}
+    findings = sorted(report["findings"], key=lambda f: f["rule"] != report["verdict"]["rule"])
+    labels = [f"[{finding['code']}]" for finding in findings]
+    status_width = max(width(name) for name in [*statuses.values(), *labels]) + 2
     lines = []
     if verbose:
         name_width = max((width(name) for name in names.values()), default=0) + 2
@@ -95,19 +100,27 @@ def _checks(report: dict[str, Any], lang: str, colour: bool, columns: int | None
             status = _paint(pad(statuses[check["status"]], status_width),
                             _COLOURS[check["status"]], colour)
             first = "  " + status + pad(names[check["id"]], name_width)
-            lines += wrap(check["reason"] or "", columns, first,
+            codes = " ".join(f"[{code}]" for code in check.get("cited_by", []))
+            lines += wrap(" ".join(filter(None, (codes, check["reason"]))), columns, first,
                           " " * (2 + status_width + name_width))
             for key, value in check["facts"].items():
                 shown = json.dumps(_localized(value, lang), ensure_ascii=False)
                 lines += wrap(shown, columns, f"      {key}: ", " " * 8)
         return [line.rstrip() for line in lines]
-    shown = _NOTABLE if summary else (*_NOTABLE, "ok", "skipped")
-    for status in shown:
-        grouped = [names[c["id"]] for c in report["checks"] if c["status"] == status]
+    for finding, label in zip(findings, labels):
+        cited = [names[c["id"]] + ("" if c["status"] == "ok" else f" ({statuses[c['status']]})")
+                 for c in report["checks"] if finding["code"] in c.get("cited_by", [])]
+        if cited:
+            label = "  " + _paint(pad(label, status_width),
+                                  _CITED_COLOUR.get(finding["severity"], "33"), colour)
+            lines += wrap_list(cited, t(lang, ", "), columns, label, " " * (2 + status_width))
+    uncited = [c for c in report["checks"] if not c.get("cited_by")]
+    for status in _NOTABLE if summary else (*_NOTABLE, "ok", "skipped"):
+        grouped = [names[c["id"]] for c in uncited if c["status"] == status]
         if grouped:
             label = "  " + _paint(pad(statuses[status], status_width), _COLOURS[status], colour)
             lines += wrap_list(grouped, t(lang, ", "), columns, label, " " * (2 + status_width))
-    quiet_ones = [c for c in report["checks"] if c["status"] not in _NOTABLE]
+    quiet_ones = [c for c in uncited if c["status"] not in _NOTABLE]
     if summary and quiet_ones:
         lines += wrap(t(lang, "{count} more checks found nothing wrong (diagnose -v lists them)",
                         count=len(quiet_ones)), columns, "  ")

@@ -48,15 +48,17 @@ def final_screen(args, columns, rows, env, tmp_path) -> list[str]:
 
 
 @pytest.mark.parametrize("columns, rows", [(80, 24), (60, 20)])
-@pytest.mark.parametrize("lang, verdict, words", [
-    ("en", "[L23] The home router works", "What to do:"),
-    ("zh_CN", "[L23] 家里的路由器工作正常", "建议操作："),
+@pytest.mark.parametrize("lang, verdict, words, cited", [
+    ("en", "[L23] The home router works", "What to do:", "gateway, finding sites by name, internet"),
+    ("zh_CN", "[L23] 家里的路由器工作正常", "建议操作：", "网关、域名解析、互联网"),
 ])
 def test_the_verdict_is_on_the_screen_when_the_run_ends(tmp_path, columns, rows, lang, verdict,
-                                                        words):
+                                                        words, cited):
     screen = final_screen([], columns, rows, {"LANG": f"{lang}.UTF-8"}, tmp_path)
     shown = "\n".join(screen)
     assert any(line.startswith(verdict) for line in screen), shown
+    # the checks the verdict rests on (every stand-in check says ok: the finding marks them)
+    assert any(line.startswith("  [L23]") and line.endswith(cited) for line in screen), shown
     assert words in shown and ("2R" in shown or "-" in shown)
     assert "Checking" not in shown and "正在检查" not in shown     # progress erased
     assert all(len(line) <= columns for line in screen)
