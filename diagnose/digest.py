@@ -13,13 +13,18 @@ groups of 4: ``1G28-001A-G3`` (L23). The bits, most significant first:
     3     verdict second digit minus 2
     2     confidence: high 0, medium 1, low 2
     1     privileged
-    3     per check of the version's table, in CHECK_ORDER: ok 0, problem 1, skipped 2,
-          error 3, timeout 4, absent 5
+    3     per check of the version's table, in CHECK_ORDER: ok 0, problem 1 (cited 1 from
+          version 7), skipped 2, error 3, timeout 4, absent 5
     0..4  zero padding to a whole character
     5     check character
 
-Version 1 (8 checks) is 10 characters, version 2 (14 checks) 13, version 6 (18 checks) 16; at
-most 18 are allowed (66 bits: 16 characters).
+Version 1 (8 checks) is 10 characters, version 2 (14 checks) 13, versions 6 and 7 (18 checks)
+16; at most 18 are allowed (66 bits: 16 characters).
+
+A check's digit 1 meant "problem" (the check itself flagged what it saw) up to version 6. Checks
+no longer judge: from version 7 (the same 18 checks as version 6) digit 1 means "cited": the check
+observed (ok) and a finding's evidence names its facts (the report's checks[].cited_by). A cited
+check that was skipped, failed or timed out keeps its own digit. Older digests read as they were.
 
 The check table: each check declares its digest slot (CheckSpec.digest_slot, diagnose/checks).
 The tables of versions 1 and 2 are frozen here as data, as they were read out; the newest table
@@ -56,7 +61,10 @@ CODE_DIGITS = "23456789"
 CODE = re.compile(sides.CODE_PATTERN)  # includes the fallback X99
 CONFIDENCES = ("high", "medium", "low")
 ABSENT = "absent"  # the check is in the table but not in the report
-STATUSES = ("ok", "problem", "skipped", "error", "timeout", ABSENT)
+STATUSES = ("ok", "problem", "skipped", "error", "timeout", ABSENT)   # versions 1 to 6
+CITED = "cited"  # observed, and a finding's evidence names its facts
+CITED_SINCE = 7  # the first version whose digit 1 is CITED
+CITED_STATUSES = ("ok", CITED, "skipped", "error", "timeout", ABSENT)
 STATUS_BITS = 3
 FIELDS = (("side", 3), ("digit1", 3), ("digit2", 3), ("confidence", 2), ("privileged", 1))
 
@@ -82,6 +90,8 @@ def _sizes(order: tuple[str, ...]) -> dict[int, int]:
     sizes = {version: len(table) for version, table in FROZEN_TABLES.items()}
     sizes.update({newest + n: len(FROZEN_TABLES[newest]) + n
                   for n in range(1, len(order) - len(FROZEN_TABLES[newest]) + 1)})
+    if len(order) == MAX_CHECKS == sizes[CITED_SINCE - 1]:   # the table filled up at version 6
+        sizes[CITED_SINCE] = MAX_CHECKS
     return sizes
 
 
@@ -114,19 +124,24 @@ def encode(report: dict[str, Any], version: int | None = None) -> str:
         raise DigestError(f"cannot encode confidence {confidence!r}")
     if not isinstance(privileged, bool):
         raise DigestError(f"cannot encode privileged {privileged!r}: expected true or false")
-    reported: dict[str, str] = {}
-    for check in report["checks"]:
-        if check["status"] not in STATUSES or check["status"] == ABSENT:
-            raise DigestError(f"cannot encode status {check['status']!r} of check {check['id']!r}")
-        reported.setdefault(check["id"], check["status"])
-
     version = max(TABLE_SIZE) if version is None else version
     if version not in TABLE_SIZE:
         raise DigestError(f"cannot encode digest version {version}")
+    statuses = _statuses(version)
+    reported: dict[str, str] = {}
+    for check in report["checks"]:
+        status = check["status"]
+        if status == "ok" and check.get("cited_by") and CITED in statuses:
+            status = CITED
+        if status not in statuses or status == ABSENT:
+            raise DigestError(f"cannot encode status {status!r} of check {check['id']!r} "
+                              f"in a version {version} digest")
+        reported.setdefault(check["id"], status)
+
     values = {"side": SIDE_LETTERS.index(code[0]), "digit1": CODE_DIGITS.index(code[1]),
               "digit2": CODE_DIGITS.index(code[2]), "confidence": CONFIDENCES.index(confidence),
               "privileged": int(privileged)}
-    values.update({check: STATUSES.index(reported.get(check, ABSENT))
+    values.update({check: statuses.index(reported.get(check, ABSENT))
                    for check in _table(version)})
     number = 0
     for name, width in _layout(version):
@@ -180,7 +195,22 @@ def decode(text: str) -> dict[str, Any]:
     code = pick("side", SIDE_LETTERS) + pick("digit1", CODE_DIGITS) + pick("digit2", CODE_DIGITS)
     return {"version": version, "code": code, "side": SIDE_NAMES[code[0]],
             "confidence": pick("confidence", CONFIDENCES), "privileged": bool(values["privileged"]),
-            "checks": {check: pick(check, STATUSES) for check in _table(version)}}
+            "checks": {check: pick(check, _statuses(version)) for check in _table(version)}}
+
+
+def canonical(decoded: dict[str, Any]) -> str:
+    """The digest as diagnose writes it, from what decode() read (reading mistakes undone)."""
+    report = {"verdict": {"code": decoded["code"], "confidence": decoded["confidence"]},
+              "privileged": decoded["privileged"],
+              "checks": [{"id": check, "status": "ok", "cited_by": ["?"]} if status == CITED
+                         else {"id": check, "status": status}
+                         for check, status in decoded["checks"].items() if status != ABSENT]}
+    return encode(report, version=decoded["version"])
+
+
+def _statuses(version: int) -> tuple[str, ...]:
+    """What each value of a check's digit means in a version."""
+    return CITED_STATUSES if version >= CITED_SINCE else STATUSES
 
 
 def _table(version: int) -> tuple[str, ...]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..digest import CITED
 from ..engine.pack import PLACEHOLDER
 from .. import sides
 from ..i18n import CONFIDENCE_MEANINGS, CONFIDENCE_NAMES, STATUS_NAMES, N_, check_name, t
@@ -15,6 +16,8 @@ def _ticket(lang: str, side: str) -> str:
     return t(lang, sides.BY_NAME[side].hotline_action)
 
 
+# A check a finding cites (digests from version 7): it observed, and the verdict rests on it.
+CITED_NAME = N_("evidence")
 SEVERITY_NAMES = {"fault": N_("fault"), "warning": N_("warning"), "info": N_("note")}
 
 
@@ -61,7 +64,8 @@ def decoded(summary: dict[str, Any], rule, lang: str, columns: int | None = None
                  t(lang, "Ticket:") + " " + _ticket(lang, side)):
         lines += wrap(line, columns)
     lines += ["", t(lang, "Checks:")]
-    statuses = {check_id: t(lang, STATUS_NAMES[status]) if status in STATUS_NAMES
+    words = {**STATUS_NAMES, CITED: CITED_NAME}
+    statuses = {check_id: t(lang, words[status]) if status in words
                 else t(lang, "not run") for check_id, status in summary["checks"].items()}
     status_width = max((width(s) for s in statuses.values()), default=0) + 2
     for check_id, shown in statuses.items():

@@ -197,11 +197,7 @@ def phone_report(payload: Any, received: datetime.datetime) -> dict[str, Any]:
 
 def canonical_digest(decoded: dict[str, Any]) -> str:
     """The digest as diagnose writes it, from what decode() read (typing mistakes undone)."""
-    report = {"verdict": {"code": decoded["code"], "confidence": decoded["confidence"]},
-              "privileged": decoded["privileged"],
-              "checks": [{"id": check, "status": status}
-                         for check, status in decoded["checks"].items() if status != digests.ABSENT]}
-    return digests.encode(report, version=decoded["version"])
+    return digests.canonical(decoded)
 
 
 def find_digest(text: str) -> str | None:

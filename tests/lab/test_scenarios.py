@@ -9,6 +9,8 @@ from tests.schema import validate
 
 from .scenarios import CANARIES, SCENARIOS
 
+SCENARIOS_BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
+
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(90)]
 
 
@@ -36,6 +38,10 @@ def test_scenario(lab, scenario):
     for finding in report["findings"]:
         if finding["severity"] == "fault" and finding["rule"] != verdict["rule"]:
             assert finding["consequence_of"] in (None, verdict["rule"])
+    # A status says only whether the check could observe; the findings point at the checks.
+    assert {status for status, _ in summary.values()} <= {"ok", "skipped", "error", "timeout"}, summary
+    if verdict["rule"] in fired:
+        assert any(verdict["code"] in c["cited_by"] for c in report["checks"]), summary
     for canary in CANARIES:
         assert canary not in done.stdout + done.stderr
 
@@ -57,6 +63,26 @@ def test_text_report_for_a_person(lab):
     assert "建议操作" in done.stdout and "\033[" not in done.stdout
     assert "Lab Telecom (10000)" in done.stdout
     assert done.stderr == ""
+
+
+def test_text_report_marks_the_checks_the_verdict_cites(lab):
+    """The line down: the text names, after the verdict's code, exactly the checks whose facts
+    its finding cites (checks[].cited_by of the same fault's JSON report), though every check
+    observed (ok)."""
+    from diagnose.i18n import check_name
+    lab.wan_down()
+    done = lab.run_diagnose(["--profile", str(lab.profile_path), "--lang", "en"])
+    assert done.returncode == 4 and done.stdout.startswith("[L23] "), done.stdout
+    checks = done.stdout.split("\nChecks:\n", 1)[1].splitlines()
+    marked = next(line for line in checks if line.startswith("  [L23] "))
+    names = {name.split(" (")[0] for name in marked[len("  [L23] "):].strip().split(", ")}
+    _, report = run_json(lab, SCENARIOS_BY_NAME["router-wan-down"])
+    assert report["verdict"]["code"] == "L23"
+    cited = {check_name("en", c["id"]) for c in report["checks"] if "L23" in c["cited_by"]}
+    assert names == cited and {"gateway", "internet"} <= names, (marked, cited)
+    assert "problem" not in done.stdout
+    ok_line = next(line for line in checks if line.startswith("  ok "))
+    assert not names & set(ok_line[len("  ok "):].strip().split(", "))
 
 
 def test_dead_network_still_reports_within_the_deadline(lab):

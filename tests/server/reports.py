@@ -22,7 +22,7 @@ def make(side: str = "line", *, code: str | None = None, installation: str | Non
          title: str | None = None, advice: list[str] | None = None) -> dict[str, Any]:
     at = at or datetime.datetime.now(datetime.timezone.utc)
     code = code or CODES[side]
-    status = {"none": "ok"}.get(side, "problem")
+    fault = side != "none"   # the finding cites pppoe's facts (checks[].cited_by)
     facts: dict[str, dict] = {check: {} for check in CHECKS}
     facts["pppoe"] = {"is_dialer": bool(ac), "access_concentrator": ac}
     facts["dns"] = {"configured": [resolver or "192.168.1.1"], "configured_works": side != "isp"}
@@ -41,9 +41,10 @@ def make(side: str = "line", *, code: str | None = None, installation: str | Non
         **({"installation": installation} if installation else {}),
         **({"area": area} if area else {}),
         "interrupted": False,
-        "checks": [{"id": check, "status": "ok" if check != "pppoe" else status,
-                    "duration_ms": 5, "reason": None if check != "pppoe" or status == "ok"
-                    else "no answer from the access concentrator", "facts": facts[check]}
+        "checks": [{"id": check, "status": "ok",
+                    "duration_ms": 5, "reason": "no answer from the access concentrator"
+                    if check == "pppoe" and fault else None, "facts": facts[check],
+                    "cited_by": [code] if check == "pppoe" and fault else []}
                    for check in CHECKS],
         "findings": [] if side == "none" else [{
             "rule": "line-down", "code": code, "side": side, "severity": "fault",

@@ -123,3 +123,12 @@ def test_measure_counts_by_side(client, engine):
     assert "20% tickets" in page.text
     assert page.text.count("<svg") >= 3
     assert client.get("/static/style.css").status_code == 200
+
+
+def test_the_report_page_marks_the_checks_a_finding_cites(client, engine):
+    report = reports.make("line", code="L23", ac="BRAS-L")
+    assert client.post("/v1/reports", headers=writer(), content=json.dumps(report)).status_code == 201
+    page = client.get(f"/reports/{report['id']}", headers=reader()).text
+    row = next(line for line in page.splitlines() if "no answer from the access concentrator" in line)
+    assert 'class="status-ok cited"' in row and '<span class="code">L23</span>' in row
+    assert page.count(" cited\"") == 1          # pppoe only: no finding cites the others

@@ -11,14 +11,16 @@ from diagnose.digest import ALPHABET, MISTYPED, DigestError, decode, encode
 from diagnose.engine import judge, pack
 from tests.properties import examples
 
-REPORTED = ("ok", "problem", "skipped", "error", "timeout")
+REPORTED = ("ok", "skipped", "error", "timeout")   # a check's status: could it observe
 # Checks still to come, up to the most a digest holds.
 FUTURE = tuple(f"check{n}" for n in range(len(digest.CHECK_ORDER) + 1, digest.MAX_CHECKS + 1))
 
 
-def make(code, confidence="high", privileged=False, checks=()):
+def make(code, confidence="high", privileged=False, checks=(), cited=()):
+    """A report; the checks in `cited` are cited by a finding (checks[].cited_by)."""
     return {"privileged": privileged, "verdict": {"code": code, "confidence": confidence},
-            "checks": [{"id": check, "status": status} for check, status in checks]}
+            "checks": [{"id": check, "status": status, "cited_by": ["H25"] if check in cited else []}
+                       for check, status in checks]}
 
 
 codes = st.builds(lambda side, d1, d2: side + d1 + d2, st.sampled_from("NUHALSX"),
@@ -26,11 +28,14 @@ codes = st.builds(lambda side, d1, d2: side + d1 + d2, st.sampled_from("NUHALSX"
 reports = st.builds(
     make, codes, st.sampled_from(["high", "medium", "low"]), st.booleans(),
     st.lists(st.tuples(st.sampled_from(digest.CHECK_ORDER + ("modem", "not_a_check")),
-                       st.sampled_from(REPORTED)), unique_by=lambda c: c[0]))
+                       st.sampled_from(REPORTED)), unique_by=lambda c: c[0]),
+    st.sets(st.sampled_from(digest.CHECK_ORDER + ("modem",))))
 
 
 def expected(report):
-    statuses = {c["id"]: c["status"] for c in report["checks"]}
+    """What the newest version reads back: an observed check a finding cites reads "cited"."""
+    statuses = {c["id"]: "cited" if c["status"] == "ok" and c.get("cited_by") else c["status"]
+                for c in report["checks"]}
     code = report["verdict"]["code"]
     return {"version": max(digest.TABLE_SIZE), "code": code, "side": digest.SIDE_NAMES[code[0]],
             "confidence": report["verdict"]["confidence"], "privileged": report["privileged"],
@@ -84,8 +89,74 @@ def test_golden(report, text):
     assert decode(text) == expected_v1(report, version=2)
 
 
+# Version 6, the last whose digit 1 meant "problem" (pinned from the code that wrote them), and
+# the same runs in version 7, where digit 1 means "cited" (the checks no longer judge).
+ALL_OK = [(c, "ok") for c in digest.CHECK_ORDER]
+GOLDEN_V6 = [
+    (make("L23", "medium", True, [(c, "problem" if c in ("dns", "internet") else s)
+                                  for c, s in ALL_OK]), "6G2R-0090-0000-0006"),
+    (make("H25", "high", False, [(c, {"gateway": "problem", "pppoe": "skipped", "wifi": "skipped",
+                                      "line_quality": "timeout", "ip_settings": "error"}.get(c, s))
+                                 for c, s in ALL_OK]), "6860-0201-1200-01GJ"),
+]
+GOLDEN_V7 = [
+    (make("L23", "medium", True, ALL_OK, cited={"dns", "gateway", "internet"}),
+     "7G2R-0290-0000-000Y"),
+    (make("H25", "high", False, [(c, {"pppoe": "skipped", "wifi": "skipped",
+                                      "line_quality": "timeout", "ip_settings": "error"}.get(c, s))
+                                 for c, s in ALL_OK], cited={"route", "gateway", "line_quality"}),
+     "7861-0201-1200-01G3"),
+]
+
+
+@pytest.mark.parametrize("report, text", GOLDEN_V6)
+def test_golden_version_6_reads_problem(report, text):
+    """A change here means old digests read differently: add a version instead."""
+    assert encode(report, version=6) == text
+    assert decode(text) == expected_v1(report, version=6)
+    assert "problem" in decode(text)["checks"].values()
+
+
+@pytest.mark.parametrize("report, text", GOLDEN_V7)
+def test_golden_version_7_reads_cited(report, text):
+    """Digit 1 of a check is "cited" from version 7: observed, and a finding's evidence names its
+    facts; a cited check that could not observe keeps its own status (line_quality above)."""
+    assert encode(report, version=7) == text
+    assert decode(text) == dict(expected(report), version=7)
+    assert decode(text)["checks"]["line_quality"] == ("timeout" if report["verdict"]["code"] == "H25"
+                                                      else "ok")
+    assert "problem" not in decode(text)["checks"].values()
+
+
+def test_version_6_and_7_differ_only_in_what_digit_1_means():
+    old, new = (decode(GOLDEN_V6[0][1]), decode(GOLDEN_V7[0][1]))
+    assert [c for c, s in old["checks"].items() if s == "problem"] == ["dns", "internet"]
+    assert [c for c, s in new["checks"].items() if s == "cited"] == ["gateway", "dns", "internet"]
+    assert {k: v for k, v in old.items() if k not in ("version", "checks")} == \
+        {k: v for k, v in new.items() if k not in ("version", "checks")}
+
+
+def test_the_newest_digest_cannot_carry_problem():
+    with pytest.raises(DigestError, match="'problem'"):
+        encode(make("L23", checks=[("dns", "problem")]))
+    assert decode(encode(make("L23", checks=[("dns", "problem")]), version=6))["checks"]["dns"] \
+        == "problem"
+
+
+@pytest.mark.parametrize("text", [text for _, text in GOLDEN_V1 + GOLDEN + GOLDEN_V6 + GOLDEN_V7])
+def test_canonical_writes_back_what_was_read(text):
+    assert digest.canonical(decode(text.lower().replace("0", "O"))) == text
+
+
+@settings(max_examples=examples(100))
+@given(reports)
+def test_canonical_round_trip(report):
+    text = encode(report)
+    assert digest.canonical(decode(text)) == text
+
+
 def test_checks_outside_the_table_are_ignored():
-    report = make("U27", checks=[("route", "ok"), ("modem", "problem")])
+    report = make("U27", checks=[("route", "ok"), ("modem", "timeout")], cited={"modem"})
     assert encode(report) == encode(make("U27", checks=[("route", "ok")]))
 
 
@@ -181,8 +252,8 @@ def test_error_messages():
         decode(" - ")
     with pytest.raises(DigestError, match="at most 16"):
         decode("Z" * 17)
-    future = [7] + [0] * 8
-    with pytest.raises(DigestError, match="unknown digest version 7"):
+    future = [8] + [0] * 8
+    with pytest.raises(DigestError, match="unknown digest version 8"):
         decode("".join(ALPHABET[s] for s in future + [digest._check_symbol(future)]))
     bad_status = [1] + [31] * 8  # valid check character, but side 7 / status 7 mean nothing
     with pytest.raises(DigestError, match="invalid digest"):
@@ -246,7 +317,8 @@ def test_the_newest_table_is_derived_from_the_checks_declarations():
     slotted = sorted((spec.digest_slot, spec.id) for spec in ALL if spec.digest_slot is not None)
     assert digest.CHECK_ORDER == tuple(check for _, check in slotted)
     assert digest._sizes(digest.CHECK_ORDER + FUTURE) == {
-        version: 14 + version - 2 for version in range(3, digest.MAX_CHECKS - 14 + 3)} | {1: 8, 2: 14}
+        version: 14 + version - 2 for version in range(3, digest.MAX_CHECKS - 14 + 3)} | {
+        1: 8, 2: 14, digest.CITED_SINCE: digest.MAX_CHECKS}   # version 7: full, digit 1 cited
 
 
 @settings(max_examples=examples(60))

@@ -253,3 +253,37 @@ def test_a_default_route_into_a_dead_tunnel_is_the_tunnel_not_the_router():
 ])
 def test_unobserved_basis(cond, basis):
     assert unobserved_basis(parse(cond, KNOWN), results()) == basis
+
+
+def test_the_report_marks_the_checks_each_finding_cites():
+    """checks[].cited_by is derived once from the findings' evidence; the screen lists each
+    finding's checks (the verdict's first) and the digest reads them as cited, whatever their
+    status says about observing (line_quality timed out: it stays timeout)."""
+    import datetime
+    from diagnose import digest
+    from diagnose.checks import ALL
+    from diagnose.report import build
+    from diagnose.runner import order
+    changes = copy.deepcopy(DEAD_ROUTER)
+    changes["ip_settings"] = {"origin": "static", "gateway_arp": "incomplete"}
+    observed = results(changes, {"line_quality": "timeout"})
+    findings, verdict = judge.judge(RULES, observed, privileged=True, lang="en", isp={})
+    assert [f.code for f in findings] == ["H25", "U79"] and verdict.code == "U79"
+    report = build(specs=order(ALL), results=observed, findings=findings, verdict=verdict,
+                   started=datetime.datetime.now(datetime.timezone.utc), duration_ms=1,
+                   privileged=True, lang="en", profile_name="test")
+    cited = {c["id"]: c["cited_by"] for c in report["checks"] if c["cited_by"]}
+    assert cited["ip_settings"] == ["U79"] and cited["internet"] == ["H25"]
+    assert cited["gateway"] == ["H25", "U79"] and "wifi" not in cited
+    for finding in report["findings"]:       # every check a finding's evidence names, no other
+        named = {path.split(".")[0] for path in finding["evidence"]}
+        assert named == {c for c, codes in cited.items() if finding["code"] in codes}
+    assert all(c["status"] in ("ok", "timeout") for c in report["checks"])
+    lines = text.render(report).splitlines()
+    checks = lines[lines.index("Checks:") + 1:]
+    assert checks[0].startswith("  [U79]    gateway, IP settings") and "line quality (timeout)" in checks[0]
+    assert checks[1].startswith("  [H25]    path to the internet, gateway") and "internet" in checks[1]
+    assert checks[2].startswith("  ok ") and "gateway" not in checks[2] and "Wi-Fi" in checks[2]
+    decoded = digest.decode(report["digest"])["checks"]
+    assert decoded["ip_settings"] == decoded["internet"] == "cited"
+    assert decoded["line_quality"] == "timeout" and decoded["wifi"] == "ok"
