@@ -16,7 +16,7 @@ def _ticket(lang: str, side: str) -> str:
     return t(lang, sides.BY_NAME[side].hotline_action)
 
 
-# A check a finding cites (digests from version 7): it observed, and the verdict rests on it.
+# A check a finding cites (digests from version 7): it observed, and a finding rests on it.
 CITED_NAME = N_("evidence")
 SEVERITY_NAMES = {"fault": N_("fault"), "warning": N_("warning"), "info": N_("note")}
 
