@@ -108,7 +108,8 @@ def _checks(report: dict[str, Any], lang: str, colour: bool, columns: int | None
                 lines += wrap(shown, columns, f"      {key}: ", " " * 8)
         return [line.rstrip() for line in lines]
     for finding, label in zip(findings, labels):
-        cited = [names[c["id"]] + ("" if c["status"] == "ok" else f" ({statuses[c['status']]})")
+        cited = [names[c["id"]] if c["status"] == "ok"
+                 else t(lang, "{check} ({status})", check=names[c["id"]], status=statuses[c["status"]])
                  for c in report["checks"] if finding["code"] in c.get("cited_by", [])]
         if cited:
             label = "  " + _paint(pad(label, status_width),
