@@ -83,8 +83,6 @@ SCENARIOS = (
     Scenario("router-address-as-own", "user", "U25", 3, breaks=((vf.router_address_as_own,),)),
     Scenario("router-address-as-own-unprivileged", "user", "U25", 3, unprivileged=True,
              breaks=((vf.router_address_as_own,),)),
-    # class 6: a lossy home link
-    Scenario("home-link-loses-a-quarter", "home", "H52", 3, breaks=((vf.link_loses_a_quarter,),)),
-    Scenario("home-link-loses-a-quarter-unprivileged", "home", "H52", 3, unprivileged=True,
-             breaks=((vf.link_loses_a_quarter,),)),
+    # class 6, a home link losing a quarter (vf.link_loses_a_quarter), is no scenario: with 20
+    # probes to the gateway, 1 lost or none (L52's "under 10 %") happens in about 2.4 % of runs.
 )
